@@ -1,0 +1,96 @@
+"""The one setup call at the top of every lesson: offline, quiet, deterministic, readable."""
+
+from __future__ import annotations
+
+import os
+import random
+import warnings
+
+SEED = 0
+_STATE = {"offline": True, "done": False}
+
+
+def is_offline() -> bool:
+    """True while the course may not download anything (the default)."""
+    return _STATE["offline"]
+
+
+def set_offline(offline: bool = True) -> None:
+    """Switch hub downloads off (default) or on, for this kernel only.
+
+    We set the flag in-process rather than asking learners to export variables, so a notebook behaves the same
+    wherever it is opened.
+    """
+    if not isinstance(offline, bool):
+        raise TypeError(f"offline must be True or False, got {offline!r}")
+    _STATE["offline"] = offline
+    os.environ["HF_HUB_OFFLINE"] = "1" if offline else "0"
+    try:  # huggingface_hub reads the variable once, at import time
+        import huggingface_hub.constants as hub_constants
+
+        hub_constants.HF_HUB_OFFLINE = offline
+    except ImportError:  # pragma: no cover - huggingface_hub comes with transformers
+        pass
+
+
+def quiet_transformers() -> None:
+    """Silence transformers' progress bars and warnings, which would otherwise land in notebook outputs."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    except ImportError:  # pragma: no cover
+        pass
+    # Hub and torch deprecation chatter says nothing to a learner and differs between versions.
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"(transformers|torch|huggingface_hub)\b")
+
+
+def seed_everything(seed: int = SEED) -> None:
+    """Seed Python, NumPy and torch so sampled examples are the same on every run."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def setup(*, offline: bool = True, seed: int = SEED) -> None:
+    """Prepare a lesson: offline hub, quiet logging, seeds, 3-decimal printing, colour-blind-safe plots.
+
+    Call it once in the first cell: ``setup()``. Pass ``offline=False`` only when you are online and want to
+    download another checkpoint by name (e.g. ``load_model("bert-base-uncased")``).
+    """
+    import numpy as np
+    import torch
+
+    set_offline(offline)
+    quiet_transformers()
+    seed_everything(seed)
+    # Printed numbers beyond 3 decimals differ between CPUs; lessons print at most 3.
+    torch.set_printoptions(precision=3, sci_mode=False)
+    np.set_printoptions(precision=3, suppress=True)
+    try:
+        import pandas as pd
+
+        pd.set_option("display.precision", 3)
+        pd.set_option("display.width", 120)
+    except ImportError:  # pragma: no cover
+        pass
+    _plot_style()
+    _STATE["done"] = True
+
+
+def _plot_style() -> None:
+    import matplotlib
+
+    # A small dpi keeps committed notebooks small; 'colorblind' is seaborn's colour-blind-safe palette.
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    matplotlib.rcParams.update({"figure.dpi": 80, "figure.figsize": (6.4, 3.6), "savefig.dpi": 80})
