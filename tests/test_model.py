@@ -194,3 +194,21 @@ def test_encode_pair_needs_matching_lengths(tokenizer):
 def test_forward_bad_input_is_a_clear_error(bert):
     with pytest.raises(CourseTypeError):
         forward([None], bert)
+
+
+def test_a_hub_name_in_the_local_cache_loads_offline(tmp_path, monkeypatch):
+    """The name route: a checkpoint downloaded earlier (here: laid out like the HF cache) loads by name offline."""
+    from huggingface_hub import constants
+
+    snapshot = tmp_path / "models--course-test--tiny-bert" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    for item in default_checkpoint_dir().iterdir():
+        if item.is_file():
+            (snapshot / item.name).symlink_to(item)
+    (tmp_path / "models--course-test--tiny-bert" / "refs").mkdir()
+    (tmp_path / "models--course-test--tiny-bert" / "refs" / "main").write_text("0" * 40)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    assert is_offline()
+    tokenizer, model = load_model("course-test/tiny-bert")
+    assert model.config.num_hidden_layers == 6 and model.config._attn_implementation == "eager"
