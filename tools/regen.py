@@ -22,7 +22,8 @@ def regen(path: Path) -> float:
     start = time.perf_counter()
     client = NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-        store_widget_state=False,
+        # True: nbclient 0.11 crashes (KeyError) on Output widgets otherwise; the state is dropped below anyway.
+        store_widget_state=True,
     )
     client.execute()
     seconds = time.perf_counter() - start
