@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+from nbexec import notebook_client
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -20,11 +20,7 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 def regen(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    client = NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-        # True: nbclient 0.11 crashes (KeyError) on Output widgets otherwise; the state is dropped below anyway.
-        store_widget_state=True,
-    )
+    client = notebook_client(nb, str(path.parent))
     client.execute()
     seconds = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
