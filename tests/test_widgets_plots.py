@@ -23,12 +23,12 @@ def test_explorer_renders_and_updates_on_change():
     assert box in live_explorers()
 
 
-def test_explorer_shows_render_errors_instead_of_failing():
+def test_explorer_shows_render_errors_instead_of_failing(capsys):
     def render(layer):
         raise ValueError("bad layer")
 
     box = explorer("demo", {"layer": widgets.IntSlider()}, render)
-    assert len(box.timings) == 1
+    assert len(box.timings) == 1 and "ValueError: bad layer" in capsys.readouterr().out
 
 
 def test_explorer_bad_arguments():
@@ -54,3 +54,13 @@ def test_lines_by_layer():
     plt.close("all")
     with pytest.raises(CourseValueError):
         lines_by_layer({}, title="t", ylabel="y")
+
+
+def test_explorer_shows_course_errors_as_a_fix(capsys):
+    from utils import CourseValueError as Refused
+
+    def render(text):
+        raise Refused("type a sentence with [MASK]")
+
+    explorer("demo", {"text": widgets.Text(value="x")}, render)
+    assert "⚠️ type a sentence with [MASK]" in capsys.readouterr().out

@@ -60,6 +60,9 @@ def lines_by_layer(curves: dict[str, Sequence[float]], *, title: str, ylabel: st
     for name, values in curves.items():
         xs = list(range(first_layer, first_layer + len(values)))
         sns.lineplot(x=xs, y=list(values), marker="o", label=name, ax=ax)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
     if mark_layer is not None:
         ax.axvline(mark_layer, color="grey", linestyle="--", linewidth=1)
     ax.set_title(title)

@@ -12,7 +12,7 @@ import time
 import weakref
 from collections.abc import Callable
 
-from ..errors import CourseTypeError, CourseValueError
+from ..errors import CourseError, CourseTypeError, CourseValueError
 
 _LIVE: list = []  # weak references to explorers made in this kernel (the benchmark drives them)
 
@@ -38,7 +38,9 @@ def explorer(title: str, controls: dict, render: Callable[..., None]):
         raise CourseTypeError("render must be a function that draws the result, e.g. def render(layer): ...")
     output = widgets.Output()
     output.add_class("explorer-output")
-    box = widgets.VBox([widgets.HTML(f"<b>{title}</b>"), widgets.HBox(list(controls.values())), output])
+    # Wrap, so explorers with many controls stay readable on a laptop screen.
+    row = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
+    box = widgets.VBox([widgets.HTML(f"<b>{title}</b>"), row, output])
     box.add_class("course-explorer")
     box.controls = controls
     box.timings = []
@@ -49,7 +51,9 @@ def explorer(title: str, controls: dict, render: Callable[..., None]):
             output.clear_output(wait=True)
             try:
                 render(**{name: control.value for name, control in controls.items()})
-            except Exception as exc:  # show the learner's mistake in the explorer instead of a silent failure
+            except CourseError as exc:  # a learner's input we refuse: say how to fix it, calmly
+                print(f"⚠️ {exc}")
+            except Exception as exc:  # a bug: show it in the explorer instead of failing silently
                 print(f"{type(exc).__name__}: {exc}")
         box.timings.append(time.perf_counter() - start)
 
