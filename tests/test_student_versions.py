@@ -125,7 +125,7 @@ def built(tmp_path_factory):
 def executed(built, request):
     """Run the student copies of the selected lessons (in parallel when the machine allows) once per module."""
     selected = sorted({item.callspec.params["path"].name for item in request.session.items
-                       if item.module is sys.modules[__name__] and hasattr(item, "callspec")
+                       if getattr(item, "module", None) is sys.modules[__name__] and hasattr(item, "callspec")
                        and "path" in item.callspec.params and item.originalname == "test_runs_top_to_bottom"})
     with ThreadPoolExecutor(max_workers=workers()) as pool:
         results = pool.map(run_notebook, [built[name][1] for name in selected])
