@@ -281,3 +281,14 @@ def test_lesson02_accepts_the_solution(bert, exercise_id, right):
 def test_lesson02_rejects_common_mistakes(bert, exercise_id, answer, words):
     verdict = evaluate(exercise_id, answer)
     assert verdict.status == "wrong" and words in verdict.message, verdict.message
+
+
+@pytest.mark.parametrize("strategy", ["only_first", "only_second"])
+def test_pair_table_explains_an_impossible_truncation(tokenizer, strategy):
+    from utils import CourseValueError
+
+    text, text_pair = "a short one", "a much longer second text that needs many more tokens than the first"
+    if strategy == "only_second":
+        text, text_pair = text_pair, text
+    with pytest.raises(CourseValueError, match="longest_first"):
+        pair_table(text, tokenizer, text_pair, truncation=strategy, max_length=6)

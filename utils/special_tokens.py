@@ -52,7 +52,17 @@ def pair_table(text: str, tokenizer, text_pair: str | None = None, **tokenizer_k
     import pandas as pd
 
     _check_pair(text, text_pair)
-    encoding = tokenizer(text, text_pair, return_special_tokens_mask=True, **tokenizer_kwargs)
+    try:
+        encoding = tokenizer(text, text_pair, return_special_tokens_mask=True, **tokenizer_kwargs)
+    except Exception as exc:  # the Rust tokenizer raises a bare Exception when a strategy cannot fit max_length
+        if "Truncation error" not in str(exc):
+            raise
+        strategy = tokenizer_kwargs.get("truncation")
+        raise CourseValueError(
+            f"truncation={strategy!r} may only cut one text, and that text is too short to bring the pair down to "
+            f"max_length={tokenizer_kwargs.get('max_length')}. Fix: raise max_length, or use "
+            f"truncation='longest_first', which cuts both texts."
+        ) from None
     limit = int(tokenizer.model_max_length)
     if len(encoding["input_ids"]) > limit:
         raise TextTooLongError(
