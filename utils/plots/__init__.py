@@ -6,6 +6,7 @@ matplotlib ``Axes`` so a lesson can assert on what was drawn; nbval does not com
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 from ..errors import CourseValueError
@@ -69,3 +70,32 @@ def lines_by_layer(curves: dict[str, Sequence[float]], *, title: str, ylabel: st
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return ax
+
+
+def attention_grid_html(matrix, tokens: Sequence[str], caption: str = "") -> str:
+    """An HTML table coloured like a heatmap (viridis, 0 → 1) for ``matrix [seq_len, seq_len]``.
+
+    Explorers use it instead of a matplotlib heatmap: a string costs milliseconds, a figure ~150 ms.
+
+    Rows are queries (the token that attends), columns keys; hovering a cell shows its value.
+    """
+    import matplotlib
+    import numpy as np
+
+    values = np.asarray(matrix.detach().cpu() if hasattr(matrix, "detach") else matrix, dtype=float)
+    if values.ndim != 2 or values.shape != (len(tokens), len(tokens)):
+        raise CourseValueError(f"matrix must be [{len(tokens)}, {len(tokens)}] for {len(tokens)} tokens, "
+                               f"got shape {values.shape}")
+    rgba = matplotlib.colormaps["viridis"](np.clip(values, 0, 1))
+    colours = [[f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}" for r, g, b, _ in row] for row in rgba]
+    names = [html.escape(t) for t in tokens]
+    head = "".join(f"<th style='writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;"
+                   f"padding:2px 0'>{name}</th>" for name in names)
+    rows = "".join(
+        f"<tr><th style='text-align:right;font-weight:normal;padding-right:4px'>{names[i]}</th>"
+        + "".join(f"<td title='{names[i]} → {names[j]}: {values[i, j]:.2f}' style='background:{colours[i][j]};"
+                  f"width:15px;height:15px;padding:0'></td>" for j in range(len(tokens)))
+        + "</tr>" for i in range(len(tokens)))
+    return (f"<div><div style='font-size:12px;padding-bottom:4px;max-width:520px'>{html.escape(caption)}</div>"
+            f"<table style='border-collapse:collapse;font-size:11px;line-height:1'>"
+            f"<tr><th></th>{head}</tr>{rows}</table></div>")

@@ -6,7 +6,8 @@ from collections import OrderedDict
 
 from ..errors import CourseValueError
 from ..masking import check_max_length, run
-from ..plots.masking import batch_grid_html, plot_attention
+from ..plots import attention_grid_html
+from ..plots.masking import batch_grid_html
 
 DEFAULT_TEXTS = "Hi!\nThe cat sat on the mat.\nTokenization is unbelievably fun."
 MAX_TEXTS = 6
@@ -45,7 +46,6 @@ def mask_explorer(tokenizer, model, texts: str = DEFAULT_TEXTS):
     Forward passes are cached by input, so moving the layer or text slider only redraws.
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
 
     from . import explorer
 
@@ -100,10 +100,10 @@ def mask_explorer(tokenizer, model, texts: str = DEFAULT_TEXTS):
         print(f"shape {list(mask.shape)} · padding {int((mask == 0).sum())} of {mask.numel()} slots · tokens cut "
               f"{cut} · text {row}, layer {layer}: most attention a real token pays to [PAD] = {to_pad:.3f}"
               f"{'' if use_mask else '  ← no mask: padding leaks in'}")
-        plot_attention(attention[row], tokens[row], title=f"text {row}, layer {layer}: attention (mean of "
-                       f"{model.config.num_attention_heads} heads), mask {'passed' if use_mask else 'NOT passed'}")
-        plt.show()
+        # An HTML heatmap, not matplotlib: an update then costs milliseconds instead of ~150 ms.
+        display(HTML(attention_grid_html(
+            attention[row], tokens[row], caption=f"text {row}, layer {layer}: attention (mean of "
+            f"{model.config.num_attention_heads} heads), mask {'passed' if use_mask else 'NOT passed'}")))
 
     box = explorer("Mask explorer: padding, truncation, attention_mask", controls, render)
-    box.children[1].layout.flex_flow = "row wrap"  # eight controls do not fit on one line
     return box
