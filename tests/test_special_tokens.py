@@ -10,7 +10,6 @@ from utils.special_tokens import (
     SPECIAL_ROLES,
     checkpoint_tensor_names,
     embedding_parts,
-    mask_for_mlm,
     pair_table,
     pooler_from_cls,
     position_similarity,
@@ -194,35 +193,6 @@ def test_pooler_reads_only_the_cls_position(bert, model):
 
 
 # --- [MASK] and the checkpoint ----------------------------------------------------------------------------------
-
-
-def test_mask_for_mlm_follows_the_recipe(tokenizer):
-    ids = tokenizer(read_lines("tok_corpus.txt"), padding=True, return_tensors="pt")["input_ids"].repeat(100, 1)
-    draw = mask_for_mlm(ids, tokenizer, seed=0)
-    special = torch.isin(ids, torch.tensor(tokenizer.all_special_ids))
-    picked = draw["picked"]
-    assert not (picked & special).any()                                       # specials are never picked
-    assert abs(picked.sum() / (~special).sum() - 0.15) < 0.005
-    assert abs(draw["masked"].sum() / picked.sum() - 0.8) < 0.01
-    assert abs(draw["randomized"].sum() / picked.sum() - 0.1) < 0.01
-    assert torch.equal(draw["masked"] | draw["randomized"] | draw["kept"], picked)
-    assert (draw["input_ids"][draw["masked"]] == tokenizer.mask_token_id).all()
-    assert torch.equal(draw["input_ids"][~picked], ids[~picked])               # nothing else changes
-    assert torch.equal(draw["input_ids"][draw["kept"]], ids[draw["kept"]])
-    assert torch.equal(draw["labels"][picked], ids[picked]) and (draw["labels"][~picked] == -100).all()
-    again = mask_for_mlm(ids, tokenizer, seed=0)
-    assert torch.equal(again["input_ids"], draw["input_ids"])                 # seeded: reproducible
-
-
-def test_mask_for_mlm_rejects_bad_input(tokenizer):
-    ids = torch.tensor([[101, 2000, 102]])
-    for bad in (ids.float(), ids[0], "101 2000", None, [[101, 2000], [7]]):
-        with pytest.raises(CourseTypeError, match="input_ids"):
-            mask_for_mlm(bad, tokenizer)
-    assert mask_for_mlm([[101, 2000, 102]], tokenizer)["input_ids"].shape == (1, 3)   # nested lists are fine
-    for rate in (0, 1, 1.5, -0.1):
-        with pytest.raises(CourseValueError):
-            mask_for_mlm(ids, tokenizer, rate=rate)
 
 
 def test_checkpoint_has_no_mlm_head_and_uses_mean_pooling(model, tmp_path):

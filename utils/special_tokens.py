@@ -193,38 +193,6 @@ def pooler_from_cls(last_hidden_state, model):
         return torch.tanh(model.pooler.dense(last_hidden_state[:, 0]))
 
 
-def mask_for_mlm(input_ids, tokenizer, *, rate: float = 0.15, seed: int = 0) -> dict:
-    """BERT's masked-language-model corruption (Devlin et al., 2019), for illustration.
-
-    Pick ``rate`` of the non-special positions; of those, 80 % become ``[MASK]``, 10 % a random token, 10 % stay
-    as they are. ``labels`` hold the original id at picked positions and -100 (ignored by the loss) elsewhere.
-    Returns ``input_ids``, ``labels``, and the boolean masks ``picked``, ``masked``, ``randomized``, ``kept``,
-    all ``[batch, seq_len]``.
-    """
-    import torch
-
-    try:
-        ids = torch.as_tensor(input_ids)
-    except (TypeError, ValueError, RuntimeError):
-        ids = None
-    if ids is None or ids.dtype not in (torch.int64, torch.int32) or ids.dim() != 2:
-        raise CourseTypeError("input_ids must be an integer [batch, seq_len] tensor, e.g. encoding['input_ids']")
-    if not 0 < rate < 1:
-        raise CourseValueError(f"rate must be between 0 and 1 (BERT used 0.15), got {rate!r}")
-    generator = torch.Generator().manual_seed(seed)
-    special = torch.isin(ids, torch.tensor(tokenizer.all_special_ids))
-    picked = (torch.rand(ids.shape, generator=generator) < rate) & ~special
-    roll = torch.rand(ids.shape, generator=generator)
-    masked, randomized = picked & (roll < 0.8), picked & (roll >= 0.8) & (roll < 0.9)
-    kept = picked & (roll >= 0.9)
-    corrupted = ids.clone()
-    corrupted[masked] = tokenizer.mask_token_id
-    corrupted[randomized] = torch.randint(len(tokenizer), ids.shape, generator=generator)[randomized]
-    labels = torch.where(picked, ids, torch.full_like(ids, -100))
-    return {"input_ids": corrupted, "labels": labels, "picked": picked, "masked": masked,
-            "randomized": randomized, "kept": kept}
-
-
 def read_pairs(name: str = "tok_pairs.tsv") -> list[tuple[str, str]]:
     """Sentence pairs from a ``data/`` file with one ``text A<TAB>text B`` per line."""
     from .data import read_lines
