@@ -75,8 +75,10 @@ def ensure_env(here: bool) -> Path:
 
 def cmd_lab(python: Path, args: list[str]) -> None:
     say("starting JupyterLab; open lessons/00_setup_check.ipynb first (Ctrl+C twice to stop)")
+    # Containers and classroom VMs often run as root, where JupyterLab refuses to start without this flag.
+    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
     run([python, "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}",
-         "--LabApp.default_url=/lab/tree/lessons/00_setup_check.ipynb", *args], check=False)
+         "--LabApp.default_url=/lab/tree/lessons/00_setup_check.ipynb", *as_root, *args], check=False)
 
 
 def cmd_test(python: Path, args: list[str]) -> None:
