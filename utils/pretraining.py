@@ -8,7 +8,7 @@ knowable answer (verb agreement, word order, a few facts). Pieces, in the order 
   (the one frozen in ``data/mlm_vocab.txt``, because the trainer numbers tokens differently in each process)
 * masking: :func:`apply_masking_rule` (the 15 % / 80-10-10 rule on given draws), :func:`mask_tokens` (draws them
   from a seeded ``torch.Generator``), :func:`masking_shares`, :func:`compare_with_collator`
-* model and training: :func:`build_tiny_bert`, :func:`train_mlm`
+* model and training: :func:`build_tiny_bert`, :func:`mlm_loss`, :func:`learning_rate_factor`, :func:`train_mlm`
 * evaluation: :func:`fill_mask`, :func:`masked_accuracy`, :func:`frequency_baseline`, :func:`probe_accuracy`,
   :class:`ProbeTracker`, :func:`accuracy_by_layer`, :func:`mask_attention`
 
@@ -421,14 +421,42 @@ class Progress:
               file=self.stream, flush=True)
 
 
-def train_mlm(model, tokenizer, sentences: Sequence[str], *, steps: int = 1000, batch_size: int = 64,
+def mlm_loss(model, input_ids, attention_mask, labels):
+    """The masked-language-model loss of a ``BertForMaskedLM``, computed at the chosen positions only.
+
+    Inputs are ``[batch, seq_len]``. Equal to ``model(input_ids=..., attention_mask=..., labels=labels).loss`` (the
+    mean cross-entropy over positions whose label is not -100), but the MLM head, a ``[hidden, vocab]`` product,
+    runs on the ~15 % chosen positions instead of all of them.
+    """
+    import torch
+
+    chosen = labels != IGNORE_INDEX
+    if not chosen.any():
+        raise CourseValueError("no position is chosen (every label is -100), so the loss is undefined; mask again")
+    hidden = model.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    return torch.nn.functional.cross_entropy(model.cls(hidden[chosen]), labels[chosen])
+
+
+def learning_rate_factor(step: int, steps: int) -> float:
+    """The schedule ``train_mlm`` uses, as a factor of the peak rate at optimizer step ``step`` (0-based).
+
+    Warm up linearly over the first 10 % of ``steps``, hold, and decay linearly to 0 over the last 25 %
+    ("warmup-stable-decay"). BERT itself warmed up over 10,000 steps and then decayed linearly to 0.
+    """
+    warmup, decay = max(1, steps // 10), max(1, steps // 4)
+    return max(0.0, min((step + 1) / warmup, 1.0, (steps - step) / decay))
+
+
+def train_mlm(model, tokenizer, sentences: Sequence[str], *, steps: int = 600, batch_size: int = 64,
               learning_rate: float = 3e-3, seed: int = 0, threads: int | None = 1, progress: bool = True,
               stream=None, callback=None) -> list[float]:
     """Train ``model`` with masked language modelling on ``sentences``; return the loss of every step.
 
     Each step takes the next ``batch_size`` sentences of a seeded shuffle, masks them with :func:`mask_tokens`,
-    and takes one AdamW step (learning rate warmed up over the first 10 % of steps, then decayed linearly to 0).
+    computes :func:`mlm_loss` and takes one AdamW step, the rate following :func:`learning_rate_factor`.
     ``threads=1`` makes the result independent of how many cores the machine has; the previous setting is restored.
+    Training uses PyTorch's fused attention (``sdpa``, faster on a CPU); the model's own attention implementation
+    (eager, for ``output_attentions``) is restored afterwards.
     ``callback(step, model)``, if given, runs after every step with the model in eval mode (see :class:`ProbeTracker`).
     """
     import torch
@@ -439,17 +467,16 @@ def train_mlm(model, tokenizer, sentences: Sequence[str], *, steps: int = 1000, 
     data = tokenize_corpus(sentences, tokenizer)
     if data["input_ids"].shape[1] > model.config.max_position_embeddings:
         raise CourseValueError("a sentence is longer than the model's max_position_embeddings; raise it")
-    previous_threads = torch.get_num_threads()
+    previous_threads, attention = torch.get_num_threads(), model.config._attn_implementation
     if threads:
         torch.set_num_threads(threads)
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01, fused=True)
-    warmup = max(1, steps // 10)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup + 1))))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: learning_rate_factor(s, steps))
     bar = Progress(steps, every=max(1, steps // 10), stream=stream) if progress else None
     order, cursor, losses = torch.randperm(len(data["input_ids"]), generator=generator), 0, []
+    model.set_attn_implementation("sdpa")
     model.train()
     try:
         for step in range(1, steps + 1):
@@ -457,9 +484,11 @@ def train_mlm(model, tokenizer, sentences: Sequence[str], *, steps: int = 1000, 
                 order, cursor = torch.randperm(len(order), generator=generator), 0
             rows = order[cursor:cursor + batch_size]
             cursor += batch_size
-            inputs, labels = mask_tokens(data["input_ids"][rows], tokenizer, generator=generator,
-                                         special_tokens_mask=data["special_tokens_mask"][rows])
-            loss = model(input_ids=inputs, attention_mask=data["attention_mask"][rows], labels=labels).loss
+            labels = torch.full_like(data["input_ids"][rows], IGNORE_INDEX)
+            while (labels == IGNORE_INDEX).all():  # a tiny batch can end up with nothing chosen: draw again
+                inputs, labels = mask_tokens(data["input_ids"][rows], tokenizer, generator=generator,
+                                             special_tokens_mask=data["special_tokens_mask"][rows])
+            loss = mlm_loss(model, inputs, data["attention_mask"][rows], labels)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -473,6 +502,7 @@ def train_mlm(model, tokenizer, sentences: Sequence[str], *, steps: int = 1000, 
                 model.train()
     finally:
         model.eval()
+        model.set_attn_implementation(attention)
         torch.set_num_threads(previous_threads)
     return losses
 
