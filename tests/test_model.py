@@ -194,6 +194,26 @@ def test_encode_pair_needs_matching_lengths(tokenizer):
 def test_forward_bad_input_is_a_clear_error(bert):
     with pytest.raises(CourseTypeError):
         forward([None], bert)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(CourseValueError, match="batch_size"):
+            forward(["a"], bert, batch_size=bad)
+
+
+def test_forward_in_slices_equals_one_batch_and_asks_only_for_what_is_needed(bert):
+    texts = ["a short one.", "a somewhat longer sentence, with a comma.", "three", "the fourth text of five.", "5"]
+    whole = forward(texts, bert)
+    sliced = forward(texts, bert, batch_size=2)  # slices of 2, 2 and 1 rows of the same padded batch
+    assert sliced.encoding["input_ids"].shape == whole.encoding["input_ids"].shape
+    close = {"atol": 1e-4, "rtol": 1e-4}  # BLAS may sum in another order for another number of rows
+    for key in ("last_hidden_state", "pooler_output"):
+        torch.testing.assert_close(sliced[key], whole[key], **close)
+    for key in ("hidden_states", "attentions"):
+        assert len(sliced[key]) == len(whole[key])
+        for a, b in zip(sliced[key], whole[key]):
+            torch.testing.assert_close(a, b, **close)
+    lean = forward(texts, bert, output_hidden_states=False, output_attentions=False, batch_size=2)
+    assert lean.hidden_states is None and lean.attentions is None
+    torch.testing.assert_close(lean.last_hidden_state, whole.last_hidden_state, **close)
 
 
 def test_a_hub_name_in_the_local_cache_loads_offline(tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlparse
 
-from .errors import ChecksumMismatchError, CourseTypeError, ModelNotFoundError, TextTooLongError
+from .errors import ChecksumMismatchError, CourseTypeError, CourseValueError, ModelNotFoundError, TextTooLongError
 from .inputs import check_texts
 from .session import is_offline, quiet_transformers
 
@@ -235,18 +235,40 @@ def max_positions(tokenizer) -> int:
     return 512 if limit is None or limit > 100_000 else int(limit)
 
 
-def forward(texts, bert: Bert | None = None, **kwargs):
-    """Run the model on texts with hidden states and attentions, without gradients.
+def forward(texts, bert: Bert | None = None, *, output_hidden_states: bool = True, output_attentions: bool = True,
+            batch_size: int = 32, **kwargs):
+    """Run the model on texts, without gradients, by default with hidden states and attentions.
 
     Returns the model output: ``last_hidden_state [batch, seq_len, hidden]``, ``pooler_output [batch, hidden]``,
     ``hidden_states`` (layers + 1 tensors) and ``attentions`` (layers tensors ``[batch, heads, seq_len, seq_len]``),
-    plus the ``BatchEncoding`` as ``.encoding``.
+    plus the ``BatchEncoding`` as ``.encoding``. The texts are padded together, then run ``batch_size`` at a time,
+    so a kernel's memory stays flat for long lists; ask for less (``output_attentions=False``) when only the vectors
+    are needed. Other keywords go to :func:`encode`.
     """
     import torch
 
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise CourseValueError(f"batch_size must be a positive int, got {batch_size!r}")
     tokenizer, model = bert if bert is not None else load_model()
     encoding = encode(texts, tokenizer, **kwargs)
+    n = len(encoding["input_ids"])
     with torch.no_grad():
-        outputs = model(**encoding, output_hidden_states=True, output_attentions=True)
+        parts = [model(**{key: value[start:start + batch_size] for key, value in encoding.items()},
+                       output_hidden_states=output_hidden_states, output_attentions=output_attentions)
+                 for start in range(0, n, batch_size)]
+    outputs = parts[0] if len(parts) == 1 else _concatenate(parts)
     outputs.encoding = encoding
     return outputs
+
+
+def _concatenate(parts):
+    """Model outputs of consecutive slices of one padded batch, joined along the batch dimension."""
+    import torch
+
+    joined = {}
+    for key, value in parts[0].items():
+        if isinstance(value, tuple):  # hidden_states / attentions: one tensor per layer
+            joined[key] = tuple(torch.cat([part[key][i] for part in parts]) for i in range(len(value)))
+        else:
+            joined[key] = torch.cat([part[key] for part in parts])
+    return type(parts[0])(**joined)
