@@ -130,6 +130,10 @@ def test_run_corpus_matches_single_sentence_forward_and_is_cached(bert):
                                    atol=1e-4, rtol=1e-4)
         assert (run.hidden_states[:, i, n:] == 0).all() and (run.attentions[:, i, :, n:, :] == 0).all()
     assert run.tokens[0] == ["[CLS]", "a", "cat", ".", "[SEP]"]
+    # Attentions are stored in float16 (half the memory); every real query row still sums to 1 within its rounding.
+    assert run.attentions.dtype == torch.float16
+    rows = run.attentions.float().sum(-1).transpose(1, 2)[:, :, run.attention_mask.bool()]  # [L, heads, real]
+    torch.testing.assert_close(rows, torch.ones_like(rows), atol=5e-3, rtol=0)
 
 
 def test_run_corpus_bad_input(bert):

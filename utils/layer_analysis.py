@@ -78,7 +78,8 @@ def lesson_corpus():
 class CorpusRun:
     """Everything one forward pass returns for a corpus, padded to the longest sentence (padding holds zeros).
 
-    ``hidden_states [layers+1, batch, seq_len, hidden]``, ``attentions [layers, batch, heads, seq_len, seq_len]``,
+    ``hidden_states [layers+1, batch, seq_len, hidden]``, ``attentions [layers, batch, heads, seq_len, seq_len]``
+    (float16: attention weights are probabilities, and half the memory keeps a workshop kernel small),
     ``input_ids`` / ``attention_mask [batch, seq_len]``, ``tokens`` (per sentence, no padding), ``groups``.
     """
 
@@ -155,7 +156,7 @@ def run_corpus(texts, bert=None, *, groups: Sequence[str] | None = None, batch_s
     longest, n = max(lengths), len(texts)
     layers, heads = model.config.num_hidden_layers, model.config.num_attention_heads
     hidden = torch.zeros(layers + 1, n, longest, model.config.hidden_size)
-    attentions = torch.zeros(layers, n, heads, longest, longest)
+    attentions = torch.zeros(layers, n, heads, longest, longest, dtype=torch.float16)  # probabilities: half is enough
     input_ids = torch.full((n, longest), tokenizer.pad_token_id, dtype=torch.long)
     attention_mask = torch.zeros(n, longest, dtype=torch.long)
     # Texts of similar length share a batch, so little compute goes into padding; results go back in order.
@@ -170,7 +171,8 @@ def run_corpus(texts, bert=None, *, groups: Sequence[str] | None = None, batch_s
             for layer, states in enumerate(out.hidden_states):                  # layer by layer: no big copies
                 hidden[layer, rows, :width] = states * real[:, :, None]
             for layer, weights in enumerate(out.attentions):
-                attentions[layer, rows, :, :width, :width] = weights * real[:, None, :, None] * real[:, None, None, :]
+                attentions[layer, rows, :, :width, :width] = (weights * real[:, None, :, None]
+                                                               * real[:, None, None, :]).half()
             input_ids[rows, :width] = batch["input_ids"]
             attention_mask[rows, :width] = batch["attention_mask"]
             del out  # free this batch's activations before the next one
@@ -254,18 +256,19 @@ def attention_statistics(run: CorpusRun, indices=None) -> AttentionStats:
     run = _check_run(run)
     idx = _check_indices(run, range(len(run.texts)) if indices is None else indices)
     att = run.attentions if indices is None else run.attentions[:, idx]   # [L, B, h, T, T]; no copy for all
-    query = run.attention_mask[idx].to(att.dtype)                 # [B, T]: real tokens ask, padding does not
+    query = run.attention_mask[idx].float()                      # [B, T]: real tokens ask, padding does not
     ids = run.input_ids[idx]
     cls_id, sep_id = run.special_ids
     width = ids.shape[1]
     punct = torch.tensor([[float(_is_punctuation(t)) for t in run.tokens[i]] + [0.0] * (width - run.lengths[i])
                           for i in idx])
-    key_sets = {"[CLS]": (ids == cls_id).to(att.dtype) * query, "[SEP]": (ids == sep_id).to(att.dtype) * query,
+    key_sets = {"[CLS]": (ids == cls_id).float() * query, "[SEP]": (ids == sep_id).float() * query,
                 "punctuation": punct}
     n_queries, later = query.sum(), query[:, 1:]            # query i+1 has a previous token i; key i+1 a next
     names = [*key_sets, "self", "previous", "next", "entropy"]
     per_layer = {name: [] for name in names}
     for layer_att in att:                                    # one layer at a time keeps temporaries small
+        layer_att = layer_att.float()                        # stored as float16; sums in float32
         for name, keys in key_sets.items():
             to_keys = torch.einsum("bhij,bj->bhi", layer_att, keys)   # attention each query gives those keys
             per_layer[name].append(torch.einsum("bhi,bi->h", to_keys, query) / n_queries)

@@ -90,7 +90,7 @@ def layer_explorer(run: CorpusRun, stats: AttentionStats, sentences: dict[str, i
         raise CourseValueError("stats and run come from models with different numbers of layers")
 
     # Precompute: per sentence its tokens and attention [L, heads, T, T]; per layer the mean curves.
-    maps = {label: (run.tokens[i], run.attentions[:, i, :, : run.lengths[i], : run.lengths[i]].numpy())
+    maps = {label: (run.tokens[i], run.attentions[:, i, :, : run.lengths[i], : run.lengths[i]].float().numpy())
             for label, i in sentences.items()}
     means = stats.by_layer()
     curves = {name: means[name].tolist() for name in CURVES}
