@@ -301,12 +301,12 @@ def test_mlm_loss_equals_the_models_own_loss(tok, corpus):
 
 
 def test_learning_rate_warms_up_holds_and_decays_to_zero():
-    factors = [learning_rate_factor(s, 600) for s in range(601)]
-    assert factors[0] == pytest.approx(1 / 60) and factors[59] == 1.0
-    assert factors[60:450] == [1.0] * 390, "held between warm-up and decay"
-    assert factors[525] == pytest.approx(0.5) and factors[600] == 0.0
-    assert all(a <= b for a, b in zip(factors[:60], factors[1:61]))
-    assert all(a >= b for a, b in zip(factors[450:], factors[451:]))
+    factors = [learning_rate_factor(s, 700) for s in range(701)]
+    assert factors[0] == pytest.approx(1 / 70) and factors[69] == 1.0
+    assert factors[70:525] == [1.0] * 455, "held between warm-up and decay"
+    assert factors[612] == pytest.approx(88 / 175) and factors[700] == 0.0
+    assert all(a <= b for a, b in zip(factors[:70], factors[1:71]))
+    assert all(a >= b for a, b in zip(factors[525:], factors[526:]))
     assert learning_rate_factor(0, 1) == 1.0, "one step still trains"
 
 
@@ -320,7 +320,8 @@ def test_train_mlm_restores_attention_and_survives_batches_with_nothing_chosen(t
 
 def test_lesson_claims_hold_for_another_seed(tok, corpus):
     """Lesson 06 asserts on its seed-0 run; another CPU rounds differently, much like another seed. Seed 1 must give
-    the same story: grammar learned on held-out probes, capitals behind it, a plateau then a climb."""
+    the same story: grammar learned on held-out probes, a plateau then a shorter climb, capitals after grammar.
+    (Measured over seeds 0-11 while choosing 700 steps: all twelve pass; at 600 steps one failed.)"""
     train, heldout = corpus
     probes = [find_probe(s) for s in heldout]
     model = build_tiny_bert(tok, seed=1)
@@ -329,12 +330,13 @@ def test_lesson_claims_hold_for_another_seed(tok, corpus):
     after = probe_accuracy(model, tok, probes)
     grammar = [kind for kind in after if kind not in ("capital fact", "all")]
     assert all(after[kind] >= 0.9 for kind in grammar), after
-    assert after["capital fact"] < min(after[kind] for kind in grammar), after
     for kind in ["verb agreement", "do/does question"]:
         curve = [h[kind] for h in tracker.history]
         near_half = sum(0.35 <= a <= 0.65 for a in curve[1:])
         climb = min(j - i for i, a in enumerate(curve) for j, b in enumerate(curve) if j > i and a <= 0.65 and b >= 0.9)
-        assert near_half >= 3 and climb <= 3, (kind, curve)
+        assert near_half >= 3 and climb < near_half, (kind, curve)
+    first_90 = {kind: next((h["step"] for h in tracker.history if h[kind] >= 0.9), math.inf) for kind in after}
+    assert first_90["capital fact"] > max(first_90[kind] for kind in grammar), first_90
 
 
 @pytest.mark.parametrize("kwargs", [{"steps": 0}, {"steps": 2.5}, {"batch_size": -1}, {"steps": True}])

@@ -447,14 +447,16 @@ def learning_rate_factor(step: int, steps: int) -> float:
     return max(0.0, min((step + 1) / warmup, 1.0, (steps - step) / decay))
 
 
-def train_mlm(model, tokenizer, sentences: Sequence[str], *, steps: int = 600, batch_size: int = 64,
+def train_mlm(model, tokenizer, sentences: Sequence[str], *, steps: int = 700, batch_size: int = 64,
               learning_rate: float = 3e-3, seed: int = 0, threads: int | None = 1, progress: bool = True,
               stream=None, callback=None) -> list[float]:
     """Train ``model`` with masked language modelling on ``sentences``; return the loss of every step.
 
     Each step takes the next ``batch_size`` sentences of a seeded shuffle, masks them with :func:`mask_tokens`,
     computes :func:`mlm_loss` and takes one AdamW step, the rate following :func:`learning_rate_factor`.
-    ``threads=1`` makes the result independent of how many cores the machine has; the previous setting is restored.
+    ``threads=1`` makes the result independent of how many cores the machine has, and suits a shared hub: two
+    trainings at once on two cores took 3x longer each with 2 threads than with 1 (threads of tiny operations wait
+    on each other). The previous setting is restored.
     Training uses PyTorch's fused attention (``sdpa``, faster on a CPU); the model's own attention implementation
     (eager, for ``output_attentions``) is restored afterwards.
     ``callback(step, model)``, if given, runs after every step with the model in eval mode (see :class:`ProbeTracker`).
