@@ -29,6 +29,7 @@ from browser_support import (
     chromium_problem,
     run_lesson,
 )
+from tool_loader import load_tool
 
 LESSONS = sorted((ROOT / "lessons").glob("*.ipynb"))
 
@@ -150,12 +151,7 @@ def test_chromium_path_is_debians():
 
 # --- tools/ensure_browser.py ---------------------------------------------------------------------------------------
 def ensure_browser_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("ensure_browser", ROOT / "tools" / "ensure_browser.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("ensure_browser")
 
 
 def test_ensure_browser_returns_at_once_when_chromium_is_there(tmp_path, capsys):

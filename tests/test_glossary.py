@@ -8,24 +8,15 @@ will not exist.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("course_glossary_tool", ROOT / "tools" / "glossary.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-glossary = _load_tool()
+glossary = load_tool("glossary")
 ROWS = glossary.read_rows()
 COURSES = glossary.lesson_courses()
 # Issue 8's list plus the course brief's: the glossary must define at least these.

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "instructor.md"
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("course_schedule_tool", ROOT / "tools" / "schedule.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-schedule = _load_tool()
+schedule = load_tool("schedule")
 LESSONS = schedule.load_lessons()
 
 

@@ -7,7 +7,6 @@ Every ``lessons/*.ipynb`` is covered, new lessons included. The student copies r
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from tool_loader import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "lessons").glob("*.ipynb"))
@@ -28,15 +28,7 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 KERNEL_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("course_student_tool", ROOT / "tools" / "student.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-student = _load_tool()
+student = load_tool("student")
 
 
 def tags(cell) -> list[str]:
