@@ -201,6 +201,30 @@ def machine() -> dict:
     return info
 
 
+def cpu_check(repeats: int = 5) -> float | None:
+    """Milliseconds for a fixed mix of small one-thread torch operations (best of ``repeats``), measured at the start
+    and the end of a run: on a shared VM the same lesson can take 30 % longer from one minute to the next, and this
+    says whether the machine was slow while the figures were taken."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        generator = torch.Generator().manual_seed(0)
+        a, b = torch.randn(768, 64, generator=generator), torch.randn(64, 256, generator=generator)
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(200):  # shapes like lesson 06's training step: many small ops
+                torch.nn.functional.gelu(a @ b).softmax(-1).sum()
+            best = min(best, time.perf_counter() - start)
+        return round(1000 * best, 1)
+    finally:
+        torch.set_num_threads(previous)
+
+
 def lessons(prefixes: list[str]) -> list[Path]:
     found = sorted((ROOT / "lessons").glob("*.ipynb"))
     return [p for p in found if not prefixes or any(p.name.startswith(x) for x in prefixes)]
@@ -404,6 +428,8 @@ def print_report(report: dict) -> list[str]:
     print(f"\nMachine: {m.get('cpu', '?')}, {m.get('cpus_usable', m.get('cpu_count'))} usable cores, "
           f"{m.get('mem_gib', '?')} GiB RAM, Python {m['python']}, torch {m.get('torch', '?')} "
           f"({m.get('torch_threads', '?')} threads); load average at start {m.get('load_avg_start')}")
+    print(f"CPU check (fixed small-op workload, lower is faster): {m.get('cpu_check_ms_start')} ms at the start, "
+          f"{m.get('cpu_check_ms_end')} ms at the end")
     lessons_ = report.get("lessons", [])
     if lessons_:
         print(f"\n{'lesson':<32} {'Run All':>8} {'+kernel':>8} {'peak RSS':>9} {'explorers (median / p95 ms)'}")
@@ -501,6 +527,7 @@ def main(argv: list[str]) -> int:
         print(f"[bench] no lessons match {args.lessons}", file=sys.stderr)
         return 2
     report = {"date": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine()}
+    report["machine"]["cpu_check_ms_start"] = cpu_check()
     if not args.skip_lessons:
         report["lessons"] = bench_lessons(paths, args.updates)
     if not args.skip_loader:
@@ -512,6 +539,7 @@ def main(argv: list[str]) -> int:
             by_peak = {r["lesson"]: r.get("peak_rss_mib") or 0 for r in report.get("lessons", [])}
             heavy = max(paths, key=lambda p: by_peak.get(p.name, 0))
         report["parallel"] = bench_parallel(heavy, args.kernels)
+    report["machine"]["cpu_check_ms_end"] = cpu_check()
     try:
         report["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     except OSError:
