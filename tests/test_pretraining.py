@@ -316,6 +316,8 @@ def test_train_mlm_restores_attention_and_survives_batches_with_nothing_chosen(t
     losses = train_mlm(model, tok, ["the cat sleeps."] * 4, steps=12, batch_size=1, progress=False)
     assert model.config._attn_implementation == "eager" and not model.training
     assert len(losses) == 12 and all(math.isfinite(x) for x in losses)
+    with pytest.raises(CourseValueError, match="no token besides"):  # would otherwise redraw forever
+        train_mlm(model, tok, ["\u200b"], steps=1, batch_size=1, progress=False)
 
 
 def test_lesson_claims_hold_for_another_seed(tok, corpus):

@@ -469,6 +469,9 @@ def train_mlm(model, tokenizer, sentences: Sequence[str], *, steps: int = 700, b
     data = tokenize_corpus(sentences, tokenizer)
     if data["input_ids"].shape[1] > model.config.max_position_embeddings:
         raise CourseValueError("a sentence is longer than the model's max_position_embeddings; raise it")
+    empty = [i for i, row in enumerate(data["special_tokens_mask"]) if row.all()]
+    if empty:  # nothing could ever be masked in it
+        raise CourseValueError(f"sentences {empty[:5]} have no token besides [CLS]/[SEP]; remove them")
     previous_threads, attention = torch.get_num_threads(), model.config._attn_implementation
     if threads:
         torch.set_num_threads(threads)
