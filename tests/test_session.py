@@ -57,3 +57,36 @@ def test_data_path_lists_available_files():
 
     with pytest.raises(CourseValueError, match="Available"):
         data_path("no_such_file.txt")
+
+
+def test_plot_style_is_seaborns_colorblind_whitegrid_theme():
+    import matplotlib
+    import seaborn as sns
+
+    from utils.session import PLOT_STYLE, _plot_style
+
+    try:
+        matplotlib.rcdefaults()
+        _plot_style()
+        ours = dict(matplotlib.rcParams)
+        matplotlib.rcdefaults()
+        sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+        matplotlib.rcParams.update({k: PLOT_STYLE[k] for k in ("figure.dpi", "figure.figsize", "savefig.dpi")})
+        seaborns = dict(matplotlib.rcParams)
+    finally:
+        matplotlib.rcdefaults()
+        setup()
+    different = {k for k in ours if ours[k] != seaborns[k]}
+    assert different == {"image.cmap"}, different  # seaborn's "rocket" colormap exists only after importing it
+    assert sns.color_palette() == sns.color_palette("colorblind")
+
+
+def test_setup_does_not_import_seaborn():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys; from utils import setup; setup(); print('seaborn' in sys.modules, 'scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.split() == ["False", "False"], out.stderr[-2000:]

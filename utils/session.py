@@ -86,11 +86,33 @@ def setup(*, offline: bool = True, seed: int = SEED) -> None:
     _STATE["done"] = True
 
 
+# seaborn's set_theme(context="notebook", style="whitegrid", palette="colorblind"), as plain matplotlib settings:
+# importing seaborn costs ~1 s (it imports scipy.stats), which lessons that draw no seaborn plot need not pay.
+# tests/test_session.py checks that these equal what seaborn sets. One difference: image.cmap stays viridis
+# (seaborn's "rocket" exists only once seaborn is imported; the course's helpers always name their colormap).
+COLORBLIND = ["#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494", "#ece133",
+              "#56b4e9"]
+PLOT_STYLE = {
+    "axes.axisbelow": True, "axes.edgecolor": ".8", "axes.grid": True, "axes.labelcolor": ".15",
+    "axes.labelsize": 12.0, "axes.linewidth": 1.25, "axes.titlesize": 12.0,
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "font.size": 12.0, "grid.color": ".8", "grid.linewidth": 1.0, "legend.fontsize": 11.0,
+    "legend.title_fontsize": 12.0, "lines.solid_capstyle": "round", "patch.edgecolor": "w",
+    "patch.force_edgecolor": True, "text.color": ".15",
+    "xtick.bottom": False, "xtick.color": ".15", "xtick.labelsize": 11.0, "xtick.major.size": 6.0,
+    "xtick.major.width": 1.25, "xtick.minor.size": 4.0, "xtick.minor.width": 1.0,
+    "ytick.left": False, "ytick.color": ".15", "ytick.labelsize": 11.0, "ytick.major.size": 6.0,
+    "ytick.major.width": 1.25, "ytick.minor.size": 4.0, "ytick.minor.width": 1.0,
+    # A small dpi keeps committed notebooks small.
+    "figure.dpi": 80, "figure.figsize": (6.4, 3.6), "savefig.dpi": 80,
+}
+
+
 def _plot_style() -> None:
     import matplotlib
+    import matplotlib.pyplot  # noqa: F401  (activates the notebook's inline backend before we style it)
+    from cycler import cycler
+    from matplotlib.colors import to_rgb
 
-    # A small dpi keeps committed notebooks small; 'colorblind' is seaborn's colour-blind-safe palette.
-    import seaborn as sns
-
-    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
-    matplotlib.rcParams.update({"figure.dpi": 80, "figure.figsize": (6.4, 3.6), "savefig.dpi": 80})
+    matplotlib.rcParams.update(PLOT_STYLE)
+    matplotlib.rcParams["axes.prop_cycle"] = cycler(color=[to_rgb(c) for c in COLORBLIND])

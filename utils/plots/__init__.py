@@ -1,7 +1,9 @@
-"""Plots shared by several lessons (seaborn, colour-blind palette set by ``setup()``).
+"""Plots shared by several lessons (seaborn's colour-blind theme, set by ``setup()``).
 
 Lesson-specific plots live in their own module here (``utils/plots/<concept>.py``). Every function returns the
 matplotlib ``Axes`` so a lesson can assert on what was drawn; nbval does not compare images.
+Lines, bars and heatmaps are drawn with matplotlib directly; seaborn is imported only by the plots that need its
+statistics (grouped bars, strip plots), because importing it costs a lesson ~1 s.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import html
 from collections.abc import Sequence
 
 from ..errors import CourseValueError
+
+MARKERS = {"marker": "o", "markeredgecolor": "w", "markeredgewidth": 0.75}  # seaborn's line markers
 
 
 def new_axes(ax=None, figsize=(6.4, 3.6)):
@@ -22,12 +26,36 @@ def new_axes(ax=None, figsize=(6.4, 3.6)):
     return ax
 
 
+def draw_matrix(ax, matrix, *, cmap: str = "viridis", vmin=None, vmax=None, cbar_label: str = "",
+                annotate: bool = False, rasterized: bool = False):
+    """Colour the cells of ``matrix [rows, cols]`` on ``ax`` (row 0 at the top) with a colour bar, as
+    ``seaborn.heatmap`` does; ticks are left to the caller. Returns the ``QuadMesh``."""
+    import numpy as np
+
+    mesh = ax.pcolormesh(matrix, cmap=cmap, vmin=vmin, vmax=vmax, rasterized=rasterized, linewidth=0)
+    ax.set_xlim(0, matrix.shape[1])
+    ax.set_ylim(matrix.shape[0], 0)
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    bar = ax.figure.colorbar(mesh, ax=ax)
+    bar.outline.set_visible(False)
+    if cbar_label:
+        bar.set_label(cbar_label)
+    if annotate:
+        for (row, col), value in np.ndenumerate(matrix):
+            red, green, blue, _ = mesh.cmap(mesh.norm(value))
+            dark = 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.408  # seaborn's threshold (relative luminance)
+            ax.text(col + 0.5, row + 0.5, f"{value:.2f}", ha="center", va="center", fontsize=9,
+                    color="white" if dark else ".15")
+    return mesh
+
+
 def heatmap(values, x_labels: Sequence[str], y_labels: Sequence[str], *, title: str, xlabel: str = "",
             ylabel: str = "", ax=None, annotate: bool = False, vmin=None, vmax=None, cmap: str = "viridis",
             cbar_label: str = ""):
     """Heatmap of a 2-D array ``[len(y_labels), len(x_labels)]`` with token (or other) labels on both axes."""
     import numpy as np
-    import seaborn as sns
 
     matrix = np.asarray(values.detach().cpu() if hasattr(values, "detach") else values, dtype=float)
     if matrix.ndim != 2:
@@ -39,30 +67,26 @@ def heatmap(values, x_labels: Sequence[str], y_labels: Sequence[str], *, title: 
         )
     size = (max(4.0, 0.45 * len(x_labels) + 2), max(3.0, 0.35 * len(y_labels) + 1.5))
     ax = new_axes(ax, figsize=size)
-    sns.heatmap(matrix, xticklabels=list(x_labels), yticklabels=list(y_labels), ax=ax, annot=annotate,
-                fmt=".2f", vmin=vmin, vmax=vmax, cmap=cmap, cbar_kws={"label": cbar_label} if cbar_label else None,
-                square=False)
+    draw_matrix(ax, matrix, cmap=cmap, vmin=vmin, vmax=vmax, cbar_label=cbar_label, annotate=annotate)
+    ax.set_xticks(np.arange(len(x_labels)) + 0.5, list(x_labels), rotation=90)
+    ax.set_yticks(np.arange(len(y_labels)) + 0.5, list(y_labels), rotation=0)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.tick_params(axis="x", labelrotation=90)
-    ax.tick_params(axis="y", labelrotation=0)
     return ax
 
 
 def lines_by_layer(curves: dict[str, Sequence[float]], *, title: str, ylabel: str, xlabel: str = "layer",
                    first_layer: int = 0, ax=None, mark_layer: int | None = None):
     """One line per named curve over layers ``first_layer, first_layer+1, …``; optionally mark one layer."""
-    import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
 
     if not curves:
         raise CourseValueError("lines_by_layer needs at least one curve: {'name': [values per layer]}")
     ax = new_axes(ax)
     for name, values in curves.items():
-        xs = list(range(first_layer, first_layer + len(values)))
-        sns.lineplot(x=xs, y=list(values), marker="o", label=name, ax=ax)
-    from matplotlib.ticker import MaxNLocator
-
+        ax.plot(range(first_layer, first_layer + len(values)), list(values), label=name, **MARKERS)
+    ax.legend()
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
     if mark_layer is not None:
         ax.axvline(mark_layer, color="grey", linestyle="--", linewidth=1)

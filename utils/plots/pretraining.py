@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from ..errors import CourseValueError
-from . import new_axes
+from . import MARKERS, new_axes
 
 
 def plot_loss_curve(losses: Sequence[float], *, references: dict[str, float] | None = None, window: int = 25,
@@ -14,8 +15,8 @@ def plot_loss_curve(losses: Sequence[float], *, references: dict[str, float] | N
 
     ``references`` draws labelled horizontal lines, e.g. ``{"uniform guess: ln V": 5.6}``. Returns the Axes.
     """
+    import matplotlib
     import numpy as np
-    import seaborn as sns
 
     values = np.asarray(list(losses), dtype=float)
     if values.ndim != 1 or len(values) < 2 or not np.isfinite(values).all():
@@ -26,9 +27,9 @@ def plot_loss_curve(losses: Sequence[float], *, references: dict[str, float] | N
     steps = np.arange(1, len(values) + 1)
     window = min(window, len(values))
     smooth = np.convolve(values, np.ones(window) / window, mode="valid")
-    sns.lineplot(x=steps, y=values, ax=ax, alpha=0.3, linewidth=0.8, label="loss of each step")
-    sns.lineplot(x=steps[window - 1:], y=smooth, ax=ax, linewidth=2, label=f"mean of last {window} steps")
-    palette = sns.color_palette()
+    ax.plot(steps, values, alpha=0.3, linewidth=0.8, label="loss of each step")
+    ax.plot(steps[window - 1:], smooth, linewidth=2, label=f"mean of last {window} steps")
+    palette = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (name, value) in enumerate((references or {}).items()):
         ax.axhline(value, linestyle="--", linewidth=1.2, color=palette[(i + 2) % len(palette)], label=name)
     ax.set_title("Masked-language-model loss of the tiny BERT while it trains")
@@ -45,15 +46,14 @@ def plot_probe_curves(history: Sequence[dict], *, ax=None):
     ``history`` is :class:`utils.pretraining.ProbeTracker`'s list of ``{"step": s, kind: accuracy}``.
     """
     import pandas as pd
-    import seaborn as sns
 
     if not history or any("step" not in h for h in history):
         raise CourseValueError("history must be a non-empty list of {'step': s, kind: accuracy} dicts "
                                "(ProbeTracker.history after train_mlm)")
     table = pd.DataFrame(list(history)).drop(columns=["all"], errors="ignore")
-    long = table.melt(id_vars="step", var_name="probe", value_name="accuracy")
     ax = new_axes(ax, figsize=(7.0, 3.8))
-    sns.lineplot(data=long, x="step", y="accuracy", hue="probe", style="probe", markers=True, dashes=False, ax=ax)
+    for kind, marker in zip(table.columns.drop("step"), itertools.cycle("oXs^Dv")):  # not only colour tells kinds apart
+        ax.plot(table["step"], table[kind], label=kind, **{**MARKERS, "marker": marker})
     ax.set_title("Held-out probes: when does each skill appear?")
     ax.set_xlabel("training step")
     ax.set_ylabel("top-1 accuracy on held-out probes")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import CourseTypeError, CourseValueError
+from . import draw_matrix
 
 
 def _need_columns(table, columns, maker):
@@ -36,18 +37,19 @@ def plot_token_costs(pieces, lengths, *, title: str = "What a word costs in toke
     ``pieces`` from ``word_pieces``, ``lengths`` from ``sentence_lengths``. Returns the two ``Axes``.
     """
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
     _need_columns(lengths, ("space_words", "tokens"), "sentence_lengths")
     shares = pieces_share(pieces)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    sns.barplot(data=shares, x="tokens per word", y="share", ax=left, color=sns.color_palette()[0])
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    left.bar(shares["tokens per word"], shares["share"], width=0.8, color=colours[0])
+    left.grid(axis="x", visible=False)  # categories, not a scale
     left.bar_label(left.containers[0], fmt="{:.1%}", fontsize=9)
     left.set_ylim(0, 1.05)
     left.set_title(f"Tokens per word ({len(pieces)} words and punctuation marks)", fontsize=11)
     left.set_xlabel("tokens the word is cut into")
     left.set_ylabel("share of words")
-    sns.scatterplot(data=lengths, x="space_words", y="tokens", ax=right, color=sns.color_palette()[1])
+    right.scatter(lengths["space_words"], lengths["tokens"], color=colours[1], edgecolors="w", linewidths=0.75)
     top = int(lengths["space_words"].max()) + 2
     ratio = (lengths["tokens"].sum() - 2 * len(lengths)) / lengths["space_words"].sum()
     right.plot([0, top], [2, top + 2], linestyle="--", color="grey", label="1 token per word + 2")
@@ -66,7 +68,6 @@ def plot_position_similarity(matrix, by_distance, *, title: str = "Position embe
     """Left: cosine similarity between every pair of position embeddings ``[512, 512]``. Right: its mean for
     positions ``d`` apart. Inputs from :func:`utils.special_tokens.position_similarity`. Returns the two Axes."""
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
     size = matrix.shape[0]
     if tuple(matrix.shape) != (size, size) or len(by_distance) != size:
@@ -74,14 +75,13 @@ def plot_position_similarity(matrix, by_distance, *, title: str = "Position embe
                                f"and {len(by_distance)}")
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     ticks = list(range(0, size, 64))
-    sns.heatmap(matrix.numpy(), ax=left, cmap="viridis", vmin=-1, vmax=1, xticklabels=False,
-                yticklabels=False, cbar_kws={"label": "cosine similarity"}, rasterized=True)
+    draw_matrix(left, matrix.numpy(), vmin=-1, vmax=1, cbar_label="cosine similarity", rasterized=True)
     left.set_xticks([t + 0.5 for t in ticks], [str(t) for t in ticks])
     left.set_yticks([t + 0.5 for t in ticks], [str(t) for t in ticks])
     left.set_title(f"cos(position i, position j)  [{size}, {size}]")
     left.set_xlabel("position j")
     left.set_ylabel("position i")
-    sns.lineplot(x=list(range(size)), y=by_distance.numpy(), ax=right)
+    right.plot(range(size), by_distance.numpy())
     right.axhline(0, color="grey", linewidth=1)
     right.set_title("mean similarity of positions d apart")
     right.set_xlabel("distance d = |i - j| (positions)")
