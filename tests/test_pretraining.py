@@ -419,6 +419,19 @@ def test_probe_accuracy_and_tracker(trained, tok, corpus):
     for step in range(1, 5):
         tracker(step, model)
     assert [h["step"] for h in tracker.history] == [2, 4]
+    # It measures in eval mode and hands the model back in the mode it found it (train_mlm does not switch).
+    modes = []
+    original = model.forward
+    model.forward = lambda *a, **k: (modes.append(model.training), original(*a, **k))[1]
+    try:
+        for training in (True, False):
+            model.train(training)
+            tracker(6, model)
+            assert model.training is training
+    finally:
+        del model.forward
+        model.eval()
+    assert modes == [False, False]
     with pytest.raises(CourseValueError):
         probe_accuracy(model, tok, [])
     with pytest.raises(CourseValueError, match="exactly one"):

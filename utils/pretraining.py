@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import small_attention
 from .data import DATA_DIR, data_path, read_lines
 from .errors import CourseTypeError, CourseValueError
 from .inputs import check_text, check_texts
@@ -457,9 +458,11 @@ def train_mlm(model, tokenizer, sentences: Sequence[str], *, steps: int = 700, b
     ``threads=1`` makes the result independent of how many cores the machine has, and suits a shared hub: two
     trainings at once on two cores took 3x longer each with 2 threads than with 1 (threads of tiny operations wait
     on each other). The previous setting is restored.
-    Training uses PyTorch's fused attention (``sdpa``, faster on a CPU); the model's own attention implementation
-    (eager, for ``output_attentions``) is restored afterwards.
-    ``callback(step, model)``, if given, runs after every step with the model in eval mode (see :class:`ProbeTracker`).
+    Training uses :mod:`utils.small_attention` (the same maths as eager attention, faster for short sequences on a
+    CPU); the model's own attention implementation is restored afterwards.
+    ``callback(step, model)``, if given, runs after every step, with the model still in training mode: a callback
+    that measures switches to ``model.eval()`` and back itself, and only on the steps it measures (see
+    :class:`ProbeTracker`). Switching a model's mode visits every module, too slow to do on every step.
     """
     import torch
 
@@ -481,7 +484,7 @@ def train_mlm(model, tokenizer, sentences: Sequence[str], *, steps: int = 700, b
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: learning_rate_factor(s, steps))
     bar = Progress(steps, every=max(1, steps // 10), stream=stream) if progress else None
     order, cursor, losses = torch.randperm(len(data["input_ids"]), generator=generator), 0, []
-    model.set_attn_implementation("sdpa")
+    model.set_attn_implementation(small_attention.register())
     model.train()
     try:
         for step in range(1, steps + 1):
@@ -502,9 +505,7 @@ def train_mlm(model, tokenizer, sentences: Sequence[str], *, steps: int = 700, b
             if bar is not None:
                 bar.update(step, sum(losses[-20:]) / len(losses[-20:]))
             if callback is not None:
-                model.eval()
                 callback(step, model)
-                model.train()
     finally:
         model.eval()
         model.set_attn_implementation(attention)
@@ -656,8 +657,14 @@ class ProbeTracker:
         self.tokenizer, self.probes, self.every, self.history = tokenizer, list(probes), every, []
 
     def __call__(self, step: int, model) -> None:
-        if step % self.every == 0:
+        if step % self.every:
+            return
+        training = model.training
+        model.eval()
+        try:
             self.history.append({"step": step, **probe_accuracy(model, self.tokenizer, self.probes)})
+        finally:
+            model.train(training)
 
 
 def accuracy_by_layer(model, tokenizer, sentences: Sequence[str]) -> list[float]:
