@@ -321,22 +321,22 @@ def test_train_mlm_restores_attention_and_survives_batches_with_nothing_chosen(t
 
 
 def test_lesson_claims_hold_for_another_seed(tok, corpus):
-    """Lesson 06 asserts on its seed-0 run; another CPU rounds differently, much like another seed. Seed 1 must give
-    the same story: grammar learned on held-out probes, a plateau then a shorter climb, capitals after grammar.
-    (Measured over seeds 0-11 while choosing 700 steps: all twelve pass; at 600 steps one failed.)"""
+    """Lesson 06 asserts on its seed-0 run; another CPU rounds differently, much like another seed. Seed 14 must give
+    the same story: grammar learned on held-out probes, a plateau near chance before it, capitals after grammar.
+    Seeds 0-23 all pass these claims. Seed 14 is the run whose verb agreement climbs slowest (0.6 to 0.9 over 250
+    steps): it failed the lesson's earlier claim "the climb is shorter than the plateau", as did seed 19."""
     train, heldout = corpus
     probes = [find_probe(s) for s in heldout]
-    model = build_tiny_bert(tok, seed=1)
+    model = build_tiny_bert(tok, seed=14)
     tracker = ProbeTracker(tok, probes, every=50)
-    train_mlm(model, tok, train, seed=1, progress=False, callback=tracker)
+    train_mlm(model, tok, train, seed=14, progress=False, callback=tracker)
     after = probe_accuracy(model, tok, probes)
     grammar = [kind for kind in after if kind not in ("capital fact", "all")]
     assert all(after[kind] >= 0.9 for kind in grammar), after
     for kind in ["verb agreement", "do/does question"]:
         curve = [h[kind] for h in tracker.history]
-        near_half = sum(0.35 <= a <= 0.65 for a in curve[1:])
-        climb = min(j - i for i, a in enumerate(curve) for j, b in enumerate(curve) if j > i and a <= 0.65 and b >= 0.9)
-        assert near_half >= 3 and climb < near_half, (kind, curve)
+        reached = next(i for i, a in enumerate(curve) if a >= 0.9)
+        assert sum(0.35 <= a <= 0.65 for a in curve[1:reached]) >= 2, (kind, curve)
     first_90 = {kind: next((h["step"] for h in tracker.history if h[kind] >= 0.9), math.inf) for kind in after}
     assert first_90["capital fact"] > max(first_90[kind] for kind in grammar), first_90
 
