@@ -16,6 +16,13 @@ from ..errors import CourseValueError
 MARKERS = {"marker": "o", "markeredgecolor": "w", "markeredgewidth": 0.75}  # seaborn's line markers
 
 
+def colours() -> list[str]:
+    """The colour cycle ``setup()`` chose (seaborn's colour-blind palette), in order."""
+    import matplotlib
+
+    return matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+
+
 def new_axes(ax=None, figsize=(6.4, 3.6)):
     """Return ``ax`` or a fresh one on a new figure."""
     import matplotlib.pyplot as plt

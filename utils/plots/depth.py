@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import CourseValueError
-from . import lines_by_layer, new_axes
+from . import MARKERS, colours, lines_by_layer, new_axes
 
 
 def _require(table, columns, what: str):
@@ -14,15 +14,12 @@ def _require(table, columns, what: str):
 
 def plot_parameters(table, ax=None):
     """Stacked bars: parameters (millions) in embeddings, encoder layers and pooler, one bar per model."""
-    import seaborn as sns
-
     _require(table, ("embeddings", "all layers", "pooler"), "plot_parameters")
     ax = new_axes(ax, figsize=(6.4, 2.6))
     left = [0.0] * len(table)
-    colours = sns.color_palette()
     for k, part in enumerate(("embeddings", "all layers", "pooler")):
         values = (table[part] / 1e6).tolist()
-        ax.barh(list(table.index), values, left=left, color=colours[k], label=part)
+        ax.barh(list(table.index), values, left=left, color=colours()[k], label=part)
         left = [a + b for a, b in zip(left, values)]
     ax.invert_yaxis()
     ax.set_title("Where the parameters are (counted on meta-device models)")
@@ -34,14 +31,13 @@ def plot_parameters(table, ax=None):
 
 def plot_forward_time(timing, ax=None):
     """Measured forward time vs sequence length, with the FLOP formula scaled to the longest measurement."""
-    import seaborn as sns
-
     _require(timing, ("seq_len", "seconds", "GFLOP"), "plot_forward_time")
     ax = new_axes(ax)
-    sns.lineplot(x=timing["seq_len"], y=timing["seconds"] * 1000, marker="o", label="measured", ax=ax)
+    ax.plot(timing["seq_len"], timing["seconds"] * 1000, label="measured", **MARKERS)
     scale = timing["seconds"].iloc[-1] / timing["GFLOP"].iloc[-1]
-    sns.lineplot(x=timing["seq_len"], y=timing["GFLOP"] * scale * 1000, linestyle="--",
-                 label="FLOP formula, scaled to the last point", ax=ax)
+    ax.plot(timing["seq_len"], timing["GFLOP"] * scale * 1000, linestyle="--",
+            label="FLOP formula, scaled to the last point")
+    ax.legend()
     ax.set_title("One forward pass of our model on this CPU (batch 1)")
     ax.set_xlabel("sequence length (tokens)")
     ax.set_ylabel("milliseconds")
@@ -103,14 +99,12 @@ def plot_sense_separation(table, axes=None):
 def plot_probe(table, ax=None):
     """Probe accuracy per layer from :func:`~utils.layer_analysis.compare_probes`: one colour per position, dashed
     for a subset (``"name · subset"`` columns), and the 0.5 chance line."""
-    import seaborn as sns
-
     if not hasattr(table, "columns") or len(table.columns) == 0:
         raise CourseValueError("plot_probe needs the DataFrame from compare_probes(...)")
     ax = new_axes(ax)
     positions = list(dict.fromkeys(c.split(" · ")[0] for c in table.columns))
     for column in table.columns:
-        colour = sns.color_palette()[positions.index(column.split(" · ")[0]) % 10]
+        colour = colours()[positions.index(column.split(" · ")[0]) % len(colours())]
         ax.plot(list(table.index), table[column].tolist(), marker="o", color=colour,
                 linestyle="--" if " · " in column else "-", label=column)
     from matplotlib.ticker import MaxNLocator

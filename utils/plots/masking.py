@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from ..errors import CourseValueError
-from . import new_axes
+from . import MARKERS, new_axes
 
 
 def plot_padding_waste(table, *, ax=None, column: str = "padding share"):
     """Bars: share of padded slots per batch size, file order vs sorted by length (``padding_waste_table``)."""
-    import seaborn as sns
+    import numpy as np
 
     needed = {"batch size", "order", column}
     if not needed <= set(table.columns):
         raise CourseValueError(f"table needs the columns {sorted(needed)}: pass padding_waste_table(...)")
     ax = new_axes(ax)
-    sns.barplot(data=table, x="batch size", y=column, hue="order", ax=ax)
+    bars = table.groupby(["batch size", "order"], sort=False)[column].mean().unstack("order")
+    bars = bars.sort_index()
+    width = 0.8 / len(bars.columns)
+    for i, order in enumerate(bars.columns):  # side by side within each batch size
+        ax.bar(np.arange(len(bars)) + (i - (len(bars.columns) - 1) / 2) * width, bars[order], width, label=order)
+    ax.set_xticks(range(len(bars)), [str(size) for size in bars.index])
+    ax.grid(axis="x", visible=False)  # categories, not a scale
+    ax.legend(title="order")
     ax.set_ylim(0, 1)
     ax.set_title(f"Padding is wasted work: {column} of a padded corpus")
     ax.set_xlabel("batch size (texts per batch)")
@@ -28,21 +35,22 @@ def plot_drift(drifts: dict, *, floor: float = 1e-7, tolerance: float | None = 1
     ``drifts`` maps a label to a ``layer_drift`` DataFrame. Exact zeros are drawn at ``floor`` (log scale has no 0);
     ``tolerance``, if given, is drawn as a dashed line (the ``assert_close`` tolerance).
     """
+    import itertools
+
     import matplotlib.pyplot as plt
-    import pandas as pd
-    import seaborn as sns
 
     if not drifts:
         raise CourseValueError("drifts is empty: pass {'label': layer_drift(...)}")
-    long = pd.concat([frame.reset_index().assign(setting=label) for label, frame in drifts.items()])
-    long["max |diff|"] = long["max |diff|"].clip(lower=floor)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
-    # one call per panel on long-form data: a call per line costs ~0.1 s each
-    # style= gives each setting its own dashes and markers, so identical curves stay visible
-    sns.lineplot(data=long, x="layer", y="max |diff|", hue="setting", style="setting", markers=True,
-                 errorbar=None, ax=left)
-    sns.lineplot(data=long, x="layer", y="min cosine", hue="setting", style="setting", markers=True,
-                 errorbar=None, ax=right, legend=False)
+    # Each setting gets its own dashes and markers, so identical curves stay visible on top of each other.
+    styles = zip(itertools.cycle("oXs^Dv"), itertools.cycle(["-", "--", ":", "-."]))
+    lowest = 0.0
+    for (label, frame), (marker, dashes) in zip(drifts.items(), styles):
+        table = frame.reset_index()
+        style = {**MARKERS, "marker": marker, "linestyle": dashes}
+        left.plot(table["layer"], table["max |diff|"].clip(lower=floor), label=label, **style)
+        right.plot(table["layer"], table["min cosine"], **style)
+        lowest = min(lowest, float(table["min cosine"].min()))
     left.set_yscale("log")
     if tolerance is not None:
         left.axhline(tolerance, color="grey", linestyle=":", linewidth=1)
@@ -54,7 +62,7 @@ def plot_drift(drifts: dict, *, floor: float = 1e-7, tolerance: float | None = 1
     right.set_title("Lowest cosine similarity of a real token")
     right.set_xlabel("layer (0 = embeddings)")
     right.set_ylabel("min cosine")
-    right.set_ylim(min(0.0, float(long["min cosine"].min())) - 0.05, 1.05)
+    right.set_ylim(lowest - 0.05, 1.05)
     fig.tight_layout()
     return [left, right]
 

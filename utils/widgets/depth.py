@@ -26,9 +26,7 @@ def layer_curves_svg(curves: dict, marks: dict | None = None, *, current: int | 
     layers = lengths.pop()
     if current is not None and not 1 <= current <= layers:
         raise CourseValueError(f"current layer must be between 1 and {layers}, got {current}")
-    import seaborn as sns
-
-    palette = sns.color_palette("colorblind").as_hex()
+    from ..session import COLORBLIND as palette
     left, right, top, bottom = 46, 110, 26, 34
     plot_w, plot_h = width - left - right, height - top - bottom
 
