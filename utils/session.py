@@ -110,7 +110,6 @@ PLOT_STYLE = {
 
 def _plot_style() -> None:
     import matplotlib
-    import matplotlib.pyplot  # noqa: F401  (activates the notebook's inline backend before we style it)
     from cycler import cycler
     from matplotlib.colors import to_rgb
 
