@@ -48,6 +48,17 @@ def test_heatmap_labels_and_shape_check():
         heatmap(np.ones(3), ["a"], ["b"], title="t")
 
 
+def test_heatmap_puts_row_0_on_top_and_annotates_readably():
+    ax = heatmap(np.array([[0.0, 1.0], [0.5, 0.25]]), ["a", "b"], ["c", "d"], title="t", annotate=True, vmin=0, vmax=1)
+    bottom, top = ax.get_ylim()
+    assert bottom > top  # like a printed matrix: row 0 at the top
+    texts = {(t.get_position(), t.get_text()): t.get_color() for t in ax.texts}
+    assert len(texts) == 4
+    assert texts[((0.5, 0.5), "0.00")] == "white" and texts[((1.5, 0.5), "1.00")] == ".15"  # dark cell, light cell
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["c", "d"]
+    plt.close("all")
+
+
 def test_lines_by_layer():
     ax = lines_by_layer({"x": [1, 2, 3]}, title="t", ylabel="y", mark_layer=1)
     assert len(ax.lines) >= 2

@@ -2,8 +2,8 @@
 
 Lesson-specific plots live in their own module here (``utils/plots/<concept>.py``). Every function returns the
 matplotlib ``Axes`` so a lesson can assert on what was drawn; nbval does not compare images.
-Lines, bars and heatmaps are drawn with matplotlib directly; seaborn is imported only by the plots that need its
-statistics (grouped bars, strip plots), because importing it costs a lesson ~1 s.
+Lines, bars and heatmaps are drawn with matplotlib directly; seaborn is imported only inside a plot that needs its
+statistics (lesson 04's strip plots), because importing it costs a lesson ~1 s.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import CourseValueError
-from . import MARKERS, new_axes
+from . import MARKERS, colours, new_axes
 
 
 def plot_padding_waste(table, *, ax=None, column: str = "padding share"):
@@ -69,16 +69,14 @@ def plot_drift(drifts: dict, *, floor: float = 1e-7, tolerance: float | None = 1
 
 def plot_windows(spans, n_tokens: int, *, truncated: int | None = None, ax=None):
     """Horizontal bars: which token range each sliding window holds; optionally what truncation keeps."""
-    import matplotlib.pyplot as plt
-
     if not spans:
         raise CourseValueError("spans is empty: pass window_spans(...)")
     ax = new_axes(ax, figsize=(8, 1.2 + 0.5 * (len(spans) + 1)))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    palette = colours()
     rows = []
     if truncated is not None:
-        rows.append(("truncation", [(0, truncated)], colours[3 % len(colours)]))
-    rows += [(f"window {i}", [(start, end)], colours[0]) for i, (start, end) in enumerate(spans)]
+        rows.append(("truncation", [(0, truncated)], palette[3 % len(palette)]))
+    rows += [(f"window {i}", [(start, end)], palette[0]) for i, (start, end) in enumerate(spans)]
     for y, (_, ranges, colour) in enumerate(reversed(rows)):
         for start, end in ranges:
             ax.broken_barh([(start, end - start)], (y - 0.35, 0.7), color=colour, alpha=0.8)

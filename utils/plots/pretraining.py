@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Sequence
 
 from ..errors import CourseValueError
-from . import MARKERS, new_axes
+from . import MARKERS, colours, new_axes
 
 
 def plot_loss_curve(losses: Sequence[float], *, references: dict[str, float] | None = None, window: int = 25,
@@ -15,7 +15,6 @@ def plot_loss_curve(losses: Sequence[float], *, references: dict[str, float] | N
 
     ``references`` draws labelled horizontal lines, e.g. ``{"uniform guess: ln V": 5.6}``. Returns the Axes.
     """
-    import matplotlib
     import numpy as np
 
     values = np.asarray(list(losses), dtype=float)
@@ -29,7 +28,7 @@ def plot_loss_curve(losses: Sequence[float], *, references: dict[str, float] | N
     smooth = np.convolve(values, np.ones(window) / window, mode="valid")
     ax.plot(steps, values, alpha=0.3, linewidth=0.8, label="loss of each step")
     ax.plot(steps[window - 1:], smooth, linewidth=2, label=f"mean of last {window} steps")
-    palette = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    palette = colours()
     for i, (name, value) in enumerate((references or {}).items()):
         ax.axhline(value, linestyle="--", linewidth=1.2, color=palette[(i + 2) % len(palette)], label=name)
     ax.set_title("Masked-language-model loss of the tiny BERT while it trains")

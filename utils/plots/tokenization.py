@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import CourseTypeError, CourseValueError
-from . import draw_matrix
+from . import colours, draw_matrix
 
 
 def _need_columns(table, columns, maker):
@@ -41,15 +41,15 @@ def plot_token_costs(pieces, lengths, *, title: str = "What a word costs in toke
     _need_columns(lengths, ("space_words", "tokens"), "sentence_lengths")
     shares = pieces_share(pieces)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    left.bar(shares["tokens per word"], shares["share"], width=0.8, color=colours[0])
+    palette = colours()
+    left.bar(shares["tokens per word"], shares["share"], width=0.8, color=palette[0])
     left.grid(axis="x", visible=False)  # categories, not a scale
     left.bar_label(left.containers[0], fmt="{:.1%}", fontsize=9)
     left.set_ylim(0, 1.05)
     left.set_title(f"Tokens per word ({len(pieces)} words and punctuation marks)", fontsize=11)
     left.set_xlabel("tokens the word is cut into")
     left.set_ylabel("share of words")
-    right.scatter(lengths["space_words"], lengths["tokens"], color=colours[1], edgecolors="w", linewidths=0.75)
+    right.scatter(lengths["space_words"], lengths["tokens"], color=palette[1], edgecolors="w", linewidths=0.75)
     top = int(lengths["space_words"].max()) + 2
     ratio = (lengths["tokens"].sum() - 2 * len(lengths)) / lengths["space_words"].sum()
     right.plot([0, top], [2, top + 2], linestyle="--", color="grey", label="1 token per word + 2")
