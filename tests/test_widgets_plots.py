@@ -75,3 +75,12 @@ def test_explorer_shows_course_errors_as_a_fix(capsys):
 
     explorer("demo", {"text": widgets.Text(value="x")}, render)
     assert "⚠️ type a sentence with [MASK]" in capsys.readouterr().out
+
+
+def test_colours_are_the_colour_blind_palette_after_setup():
+    from utils import setup
+    from utils.plots import colours
+    from utils.session import COLORBLIND
+
+    setup()
+    assert colours() == COLORBLIND

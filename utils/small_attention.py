@@ -8,9 +8,12 @@ softmax written out below, with its gradient by hand, made a whole training step
 
 from __future__ import annotations
 
+import functools
+
 NAME = "course_small"  # the name passed to model.set_attn_implementation
 
 
+@functools.cache  # built on first use, so importing this module does not import torch
 def _softmax_class():
     import torch
 
@@ -34,14 +37,9 @@ def _softmax_class():
     return Softmax
 
 
-_SOFTMAX = []
-
-
 def softmax(scores):
     """``torch.softmax(scores, dim=-1)``, faster forward and backward when the last dimension is short."""
-    if not _SOFTMAX:
-        _SOFTMAX.append(_softmax_class())
-    return _SOFTMAX[0].apply(scores)
+    return _softmax_class().apply(scores)
 
 
 def small_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):

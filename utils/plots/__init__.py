@@ -17,10 +17,11 @@ MARKERS = {"marker": "o", "markeredgecolor": "w", "markeredgewidth": 0.75}  # se
 
 
 def colours() -> list[str]:
-    """The colour cycle ``setup()`` chose (seaborn's colour-blind palette), in order."""
+    """The colour cycle ``setup()`` chose (seaborn's colour-blind palette), in order, as ``"#rrggbb"``."""
     import matplotlib
+    from matplotlib.colors import to_hex
 
-    return matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    return [to_hex(c) for c in matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]]
 
 
 def new_axes(ax=None, figsize=(6.4, 3.6)):
