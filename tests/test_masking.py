@@ -8,18 +8,24 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from utils import CourseTypeError, CourseValueError, TextTooLongError, evaluate, read_lines  # noqa: E402
+from utils import (  # noqa: E402,E501
+    CourseTypeError,
+    CourseValueError,
+    TextTooLongError,
+    check_mask,
+    encode,
+    evaluate,
+    mean_pooling,
+    read_lines,
+)
 from utils.exercises import lesson03  # noqa: E402
 from utils.masking import (  # noqa: E402
     additive_mask,
     attention_by_hand,
     attention_to_padding,
     batch_table,
-    check_mask,
-    check_max_length,
     coverage,
     drift_table,
-    encode_batch,
     layer_drift,
     left_padding_position_ids,
     length_sorted_batches,
@@ -32,13 +38,12 @@ from utils.masking import (  # noqa: E402
     read_text,
     real_token_states,
     run,
-    sentence_embedding,
     sliding_windows,
     small,
-    special_tokens_needed,
     token_lengths,
     window_spans,
 )
+from utils.model import check_max_length, special_tokens_needed  # noqa: E402
 from utils.plots.masking import (  # noqa: E402
     batch_grid_html,
     plot_attention,
@@ -62,14 +67,14 @@ def _close_figures():
 
 @pytest.fixture(scope="module")
 def batch(tokenizer):
-    return encode_batch(tokenizer, BATCH)
+    return encode(BATCH)
 
 
 @pytest.fixture(scope="module")
 def runs(model, tokenizer, batch):
     """Forward passes shared by the tests: alone, padded with and without the mask, left-padded."""
-    alone_batch = encode_batch(tokenizer, [SENTENCE])
-    left = encode_batch(tokenizer, BATCH, padding_side="left")
+    alone_batch = encode([SENTENCE])
+    left = encode(BATCH, padding_side="left")
     return {
         "alone_batch": alone_batch,
         "alone": run(model, alone_batch),
@@ -84,25 +89,26 @@ def runs(model, tokenizer, batch):
 # --------------------------------------------------------------------------------------------- check_mask
 
 def test_check_mask_accepts_tokenizer_output(tokenizer, batch):
-    mask = check_mask(batch["input_ids"], batch["attention_mask"])
+    mask = check_mask(batch["attention_mask"], batch["input_ids"])
     assert mask.dtype == torch.long and mask.shape == batch["input_ids"].shape
-    assert check_mask(None, batch["attention_mask"].bool()).dtype == torch.long
+    assert check_mask(batch["attention_mask"].bool()).dtype == torch.long
 
 
 @pytest.mark.parametrize("ids, mask, error, words", [
     (torch.ones(2, 4, dtype=torch.long), [[1, 1, 1, 1]] * 2, CourseTypeError, "torch.Tensor"),
     (torch.ones(2, 4, dtype=torch.long), torch.ones(4, dtype=torch.long), CourseValueError, "unsqueeze"),
     (torch.ones(2, 4, dtype=torch.long), torch.ones(2, 1, 4, dtype=torch.long), CourseValueError, "shape"),
+    (torch.ones(2, 4, 8), torch.ones(2, 3, dtype=torch.long), CourseValueError, "does not match"),
     (torch.ones(2, 4, dtype=torch.long), torch.ones(2, 3, dtype=torch.long), CourseValueError, "does not match"),
     (torch.ones(2, 4, dtype=torch.long), torch.ones(3, 4, dtype=torch.long), CourseValueError, "does not match"),
     (torch.ones(2, 4, dtype=torch.long), torch.ones(2, 4), CourseTypeError, "additive"),
     (torch.ones(2, 4, dtype=torch.long), torch.full((2, 4), 2), CourseValueError, "only 0"),
-    (torch.ones(2, 4, dtype=torch.long), torch.tensor([[1, 1, 0, 0], [0, 0, 0, 0]]), CourseValueError, "row 1"),
+    (torch.ones(2, 4, dtype=torch.long), torch.tensor([[1, 1, 0, 0], [0, 0, 0, 0]]), CourseValueError, r"rows \[1\]"),
     (torch.ones(0, 4, dtype=torch.long), torch.ones(0, 4, dtype=torch.long), CourseValueError, "empty batch"),
 ])
 def test_check_mask_rejects(ids, mask, error, words):
     with pytest.raises(error, match=words):
-        check_mask(ids, mask)
+        check_mask(mask, ids)
 
 
 # ----------------------------------------------------------------------------------------- max_length
@@ -138,10 +144,10 @@ def test_token_lengths(tokenizer):
 
 
 def test_encode_batch_shapes(tokenizer):
-    assert list(encode_batch(tokenizer, TEXTS)["input_ids"].shape) == [3, 12]
-    fixed = encode_batch(tokenizer, TEXTS, padding="max_length", max_length=8, truncation=True)
+    assert list(encode(TEXTS)["input_ids"].shape) == [3, 12]
+    fixed = encode(TEXTS, padding="max_length", max_length=8, truncation=True)
     assert list(fixed["attention_mask"].shape) == [3, 8] and fixed["attention_mask"][0].tolist() == [1] * 4 + [0] * 4
-    left = encode_batch(tokenizer, TEXTS, padding_side="left")
+    left = encode(TEXTS, padding_side="left")
     assert left["attention_mask"][0].tolist() == [0] * 8 + [1] * 4
 
 
@@ -156,16 +162,16 @@ def test_encode_batch_shapes(tokenizer):
 ])
 def test_encode_batch_rejects(tokenizer, kwargs, error, words):
     with pytest.raises(error, match=words):
-        encode_batch(tokenizer, TEXTS, **kwargs)
+        encode(TEXTS, **kwargs)
 
 
 def test_encode_batch_bad_texts_and_long_text(tokenizer):
     with pytest.raises(CourseValueError, match="empty batch"):
-        encode_batch(tokenizer, [])
+        encode([])
     with pytest.raises(CourseTypeError):
-        encode_batch(tokenizer, ["fine", None])
+        encode(["fine", None])
     with pytest.raises(TextTooLongError, match="sliding_windows"):
-        encode_batch(tokenizer, [read_text("masks_long_text.txt")])
+        encode([read_text("masks_long_text.txt")])
 
 
 def test_padding_table(tokenizer):
@@ -184,12 +190,12 @@ def test_padding_table(tokenizer):
 
 
 def test_batch_table(tokenizer):
-    table = batch_table(tokenizer, encode_batch(tokenizer, TEXTS))
+    table = batch_table(tokenizer, encode(TEXTS))
     assert table.loc[(0, "token")].tolist()[:5] == ["[CLS]", "hi", "!", "[SEP]", "[PAD]"]
     assert table.loc[(0, "attention_mask")].tolist() == [1] * 4 + [0] * 8
-    assert batch_table(tokenizer, encode_batch(tokenizer, TEXTS), row=2).shape == (3, 12)
+    assert batch_table(tokenizer, encode(TEXTS), row=2).shape == (3, 12)
     with pytest.raises(CourseValueError, match="out of range"):
-        batch_table(tokenizer, encode_batch(tokenizer, TEXTS), row=3)
+        batch_table(tokenizer, encode(TEXTS), row=3)
 
 
 def test_pair_truncation_table(tokenizer):
@@ -406,13 +412,13 @@ def test_small():
             small(bad)
 
 
-def test_sentence_embedding(batch, runs):
-    alone = sentence_embedding(runs["alone"].last_hidden_state, runs["alone_batch"]["attention_mask"])
-    padded = sentence_embedding(runs["masked"].last_hidden_state, batch["attention_mask"])
+def test_mean_pooling_ignores_padding(batch, runs):
+    alone = mean_pooling(runs["alone"].last_hidden_state, runs["alone_batch"]["attention_mask"])
+    padded = mean_pooling(runs["masked"].last_hidden_state, batch["attention_mask"])
     assert list(padded.shape) == [3, 384]
     torch.testing.assert_close(padded[0], alone[0], **TOL)
-    with pytest.raises(CourseValueError, match="last_hidden_state"):
-        sentence_embedding(runs["alone"].last_hidden_state, batch["attention_mask"])
+    with pytest.raises(CourseValueError, match="does not match"):
+        mean_pooling(runs["alone"].last_hidden_state, batch["attention_mask"])
 
 
 def test_mask_vs_mask_token(tokenizer):
@@ -519,11 +525,11 @@ def test_spot_bug_recognises_mistakes(answer, words):
 
 def test_spot_bug_truth_is_what_the_model_does(tokenizer, model):
     """The checker's answer (rows with [PAD]) is measured: exactly those rows change without the mask."""
-    bug = encode_batch(tokenizer, lesson03.BUG_BATCH)
+    bug = encode(lesson03.BUG_BATCH)
     without = run(model, bug, use_mask=False)
     changed = set()
     for row, text in enumerate(lesson03.BUG_BATCH):
-        alone = run(model, encode_batch(tokenizer, [text]))
+        alone = run(model, encode([text]))
         got = real_token_states(without.hidden_states, bug["attention_mask"], row)[-1]
         if not torch.allclose(got, alone.last_hidden_state[0], **TOL):
             changed.add(row)

@@ -17,6 +17,7 @@ from utils import (
     encode,
     forward,
     load_model,
+    mean_pooling,
 )
 from utils.model import DEFAULT_SHA256, default_checkpoint_dir, verify_checkpoint
 from utils.session import is_offline, set_offline
@@ -51,10 +52,12 @@ def test_default_model_is_the_packaged_bert(bert):
 
 
 def test_outputs_have_hidden_states_and_real_attentions(bert):
-    outputs = forward(["The river bank flooded.", "Hi"], bert)
+    encoding, outputs = forward(["The river bank flooded.", "Hi"], bert)
+    assert type(outputs).__name__ == "BaseModelOutputWithPoolingAndCrossAttentions"  # Hugging Face's own, unchanged
+    assert not hasattr(outputs, "encoding")
     assert len(outputs.hidden_states) == 7
     assert len(outputs.attentions) == 6  # sdpa would return an empty tuple here
-    batch, seq_len = outputs.encoding["input_ids"].shape
+    batch, seq_len = encoding["input_ids"].shape
     assert outputs.attentions[0].shape == (batch, 12, seq_len, seq_len)
     torch.testing.assert_close(outputs.attentions[0].sum(-1), torch.ones(batch, 12, seq_len))
     assert outputs.last_hidden_state.shape == (2, seq_len, 384)
@@ -153,6 +156,33 @@ def test_folder_without_safetensors_is_refused(tmp_path):
         load_model(tmp_path)
 
 
+def test_encode_refuses_settings_that_give_no_rectangle(tokenizer):
+    with pytest.raises(CourseValueError, match="truncation=True"):
+        encode(["a b c d e f", "a"], tokenizer, padding="max_length", max_length=4)
+    with pytest.raises(CourseValueError, match="different lengths"):
+        encode(["a b c d", "a"], tokenizer, padding=False)
+    with pytest.raises(CourseValueError, match="padding must be"):
+        encode(["a"], tokenizer, padding="maybe")
+    with pytest.raises(CourseValueError, match="padding_side"):
+        encode(["a"], tokenizer, padding_side="middle")
+    with pytest.raises(CourseValueError, match="too small"):
+        encode(["a"], tokenizer, max_length=2, truncation=True)
+    assert encode(["a b c d e f", "a"], tokenizer, padding="max_length", max_length=4,
+                  truncation=True)["input_ids"].shape == (2, 4)
+
+
+def test_mean_pooling_averages_only_real_tokens(bert):
+    encoding, outputs = forward(["a much longer sentence than the other one", "short"], bert,
+                                output_hidden_states=False, output_attentions=False)
+    _, alone = forward(["short"], bert, output_hidden_states=False, output_attentions=False)
+    pooled = mean_pooling(outputs.last_hidden_state, encoding["attention_mask"])
+    torch.testing.assert_close(pooled[1], alone.last_hidden_state[0].mean(dim=0), atol=1e-5, rtol=1e-4)
+    with pytest.raises(CourseValueError, match="does not match"):
+        mean_pooling(outputs.last_hidden_state, encoding["attention_mask"][:1])
+    with pytest.raises(CourseValueError, match=r"\[batch, seq_len, hidden\]"):
+        mean_pooling(outputs.pooler_output, encoding["attention_mask"])
+
+
 def test_encode_pads_a_batch(tokenizer):
     batch = encode(["a b c d", "a"], tokenizer)
     assert batch["input_ids"].shape == batch["attention_mask"].shape
@@ -194,6 +224,13 @@ def test_encode_pair_needs_matching_lengths(tokenizer):
 def test_forward_bad_input_is_a_clear_error(bert):
     with pytest.raises(CourseTypeError):
         forward([None], bert)
+    encoding = encode(["a b", "a"], bert.tokenizer)
+    with pytest.raises(CourseTypeError, match="already made"):
+        forward(encoding, bert, truncation=True)
+    with pytest.raises(CourseValueError, match="input_ids and attention_mask"):
+        forward({"input_ids": encoding["input_ids"]}, bert)
+    with pytest.raises(CourseValueError, match="does not match"):
+        forward({"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"][:, :2]}, bert)
     for bad in (0, -1, 2.5, True):
         with pytest.raises(CourseValueError, match="batch_size"):
             forward(["a"], bert, batch_size=bad)
@@ -201,9 +238,9 @@ def test_forward_bad_input_is_a_clear_error(bert):
 
 def test_forward_in_slices_equals_one_batch_and_asks_only_for_what_is_needed(bert):
     texts = ["a short one.", "a somewhat longer sentence, with a comma.", "three", "the fourth text of five.", "5"]
-    whole = forward(texts, bert)
-    sliced = forward(texts, bert, batch_size=2)  # slices of 2, 2 and 1 rows of the same padded batch
-    assert sliced.encoding["input_ids"].shape == whole.encoding["input_ids"].shape
+    encoding, whole = forward(texts, bert)
+    again, sliced = forward(encoding, bert, batch_size=2)  # slices of 2, 2 and 1 rows of the same padded batch
+    assert again is encoding
     close = {"atol": 1e-4, "rtol": 1e-4}  # BLAS may sum in another order for another number of rows
     for key in ("last_hidden_state", "pooler_output"):
         torch.testing.assert_close(sliced[key], whole[key], **close)
@@ -211,7 +248,7 @@ def test_forward_in_slices_equals_one_batch_and_asks_only_for_what_is_needed(ber
         assert len(sliced[key]) == len(whole[key])
         for a, b in zip(sliced[key], whole[key]):
             torch.testing.assert_close(a, b, **close)
-    lean = forward(texts, bert, output_hidden_states=False, output_attentions=False, batch_size=2)
+    _, lean = forward(texts, bert, output_hidden_states=False, output_attentions=False, batch_size=2)
     assert lean.hidden_states is None and lean.attentions is None
     torch.testing.assert_close(lean.last_hidden_state, whole.last_hidden_state, **close)
 

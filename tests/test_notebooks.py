@@ -94,7 +94,9 @@ class TestLesson:
             assert ex_ids and ex_ids == sol_ids, "solution calls the same checker as its exercise"
             assert set(ex_ids) <= known, f"unregistered checker id {set(ex_ids) - known}"
             assert "..." in "".join(ex["source"]), "exercise cell leaves `...` for the learner"
-            assert sol["metadata"].get("jupyter", {}).get("source_hidden") is True, "solution cell is collapsed"
+            hidden = sol["metadata"].get("jupyter", {})
+            assert hidden.get("source_hidden") is True, "solution source is collapsed until the learner opens it"
+            assert hidden.get("outputs_hidden") is True, "solution output (the ✅ verdict) is hidden until opened"
             assert cells.index(sol) > cells.index(ex)
             outs = "".join(text_of(o) for o in sol.get("outputs", []))
             assert "✅" in outs, "the stored solution output shows the checker accepting it"

@@ -27,7 +27,9 @@ def code(text: str, *, tags: tuple[str, ...] = (), hidden: bool = False):
     if tags:
         cell.metadata["tags"] = list(tags)
     if hidden:
-        cell.metadata["jupyter"] = {"source_hidden": True}
+        # Both: JupyterLab shows a collapsed cell's output unless outputs_hidden is set too, and a solution's
+        # output ("✅ Correct. Positions [2, 4, …]") gives the answer away.
+        cell.metadata["jupyter"] = {"source_hidden": True, "outputs_hidden": True}
     return cell
 
 

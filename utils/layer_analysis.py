@@ -22,9 +22,10 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .data import data_path, read_lines
+from .data import read_lines, read_tsv
 from .errors import CourseTypeError, CourseValueError
 from .inputs import check_texts
+from .model import mean_pooling
 
 PUNCTUATION = frozenset(string.punctuation)
 RECIPES = ("last", "second-to-last", "sum of last four", "concat of last four")
@@ -33,22 +34,6 @@ CORPUS_FILES = {"agreement": "depth_agreement.tsv", "senses": "depth_senses.tsv"
 
 
 # ----------------------------------------------------------------------------------------------------------- data
-def read_tsv(name: str) -> list[dict[str, str]]:
-    """Rows of a tab-separated file in ``data/`` as dicts; ``#`` lines are comments, the first other line the header."""
-    lines = [line for line in data_path(name).read_text(encoding="utf-8").splitlines()
-             if line.strip() and not line.startswith("#")]
-    if not lines:
-        raise CourseValueError(f"data/{name} has no header line")
-    header = lines[0].split("\t")
-    rows = []
-    for number, line in enumerate(lines[1:], 2):
-        cells = line.split("\t")
-        if len(cells) != len(header):
-            raise CourseValueError(f"data/{name}, data line {number}: {len(cells)} cells, header has {len(header)}")
-        rows.append(dict(zip(header, cells)))
-    return rows
-
-
 def lesson_corpus():
     """Every sentence lesson 05 analyses, as one DataFrame (row i = sentence i of the single forward pass).
 
@@ -59,13 +44,13 @@ def lesson_corpus():
     import pandas as pd
 
     rows = []
-    for row in read_tsv(CORPUS_FILES["agreement"]):
+    for row in read_tsv(CORPUS_FILES["agreement"]).to_dict("records"):
         rows.append({"task": "agreement", "group": row["group"], "text": row["sentence"], "word": row["verb"],
                      "label": row["subject_number"], "attractor": row["attractor_number"]})
-    for row in read_tsv(CORPUS_FILES["senses"]):
+    for row in read_tsv(CORPUS_FILES["senses"]).to_dict("records"):
         rows.append({"task": "senses", "group": row["group"], "text": row["sentence"], "word": row["word"],
                      "label": row["sense"], "attractor": ""})
-    for row in read_tsv(CORPUS_FILES["paraphrases"]):
+    for row in read_tsv(CORPUS_FILES["paraphrases"]).to_dict("records"):
         rows.append({"task": "paraphrases", "group": row["group"], "text": row["sentence"], "word": "",
                      "label": row["role"], "attractor": ""})
     for i, text in enumerate(read_lines(CORPUS_FILES["examples"]), 1):
@@ -140,7 +125,7 @@ def run_corpus(texts, bert=None, *, groups: Sequence[str] | None = None, batch_s
     """
     import torch
 
-    from .model import encode, load_model
+    from .model import forward, load_model
 
     texts = check_texts(texts)
     groups = list(groups) if groups is not None else [f"s{i}" for i in range(len(texts))]
@@ -164,8 +149,7 @@ def run_corpus(texts, bert=None, *, groups: Sequence[str] | None = None, batch_s
     with torch.no_grad():
         for start in range(0, n, batch_size):
             rows = order[start:start + batch_size]
-            batch = encode([texts[i] for i in rows], tokenizer)
-            out = model(**batch, output_hidden_states=True, output_attentions=True)
+            batch, out = forward([texts[i] for i in rows], (tokenizer, model), batch_size=batch_size)
             width = batch["input_ids"].shape[1]
             real = batch["attention_mask"].to(hidden.dtype)                      # [b, T]: zero the padding
             for layer, states in enumerate(out.hidden_states):                  # layer by layer: no big copies
@@ -588,8 +572,7 @@ def sentence_vectors(run: CorpusRun, indices):
     indices = _check_indices(run, indices)
     import torch
 
-    mask = run.attention_mask[indices].to(run.hidden_states.dtype)[:, :, None]   # [n, T, 1]
-    return torch.stack([(layer[indices] * mask).sum(dim=1) / mask.sum(dim=1) for layer in run.hidden_states])
+    return torch.stack([mean_pooling(layer[indices], run.attention_mask[indices]) for layer in run.hidden_states])
 
 
 def retrieval_accuracy(vectors, groups, roles) -> float:

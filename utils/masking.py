@@ -11,84 +11,11 @@ import math
 from collections.abc import Sequence
 
 from .data import read_lines
-from .errors import CourseTypeError, CourseValueError, TextTooLongError
-from .inputs import check_text, check_texts
-from .model import max_positions
-
-PADDING_CHOICES = (True, False, "longest", "max_length", "do_not_pad")
-PADDING_SIDES = ("right", "left")
-
+from .errors import CourseTypeError, CourseValueError
+from .inputs import check_mask, check_text, check_texts
+from .model import check_max_length, special_tokens_needed
 
 # ----------------------------------------------------------------------------------------------- checks at the edge
-
-def check_mask(input_ids, attention_mask):
-    """Validate ``attention_mask`` against ``input_ids`` (both ``[batch, seq_len]`` tensors); return the mask as long.
-
-    Pass ``input_ids=None`` to check a mask on its own.
-    Refuses: non-tensors, wrong number of dimensions, an empty batch, a length mismatch, a float mask (that is the
-    *additive* mask's job, built inside the model), values other than 0/1, and a row with no real token.
-    """
-    import torch
-
-    pairs = [("attention_mask", attention_mask)] + ([("input_ids", input_ids)] if input_ids is not None else [])
-    for name, value in pairs:
-        if not isinstance(value, torch.Tensor):
-            raise CourseTypeError(
-                f"{name} must be a torch.Tensor, got {type(value).__name__}; tokenize with return_tensors='pt'"
-            )
-        if value.ndim != 2:
-            hint = "; for one sentence add the batch axis: x.unsqueeze(0)" if value.ndim == 1 else ""
-            raise CourseValueError(f"{name} must have shape [batch, seq_len], got {list(value.shape)}{hint}")
-    if attention_mask.shape[0] == 0 or attention_mask.shape[1] == 0:
-        raise CourseValueError(
-            f"empty batch: the mask has shape {list(attention_mask.shape)}; tokenize at least one text"
-        )
-    if input_ids is not None and attention_mask.shape != input_ids.shape:
-        raise CourseValueError(
-            f"attention_mask {list(attention_mask.shape)} does not match input_ids {list(input_ids.shape)}: one mask "
-            f"value per token. Take both from the same tokenizer call (batch['input_ids'], batch['attention_mask'])"
-        )
-    if attention_mask.is_floating_point() or attention_mask.is_complex():
-        raise CourseTypeError(
-            f"attention_mask has dtype {attention_mask.dtype}; pass the 0/1 integer mask the tokenizer returns. "
-            f"The additive float mask (0 and a huge negative number) is built inside the model"
-        )
-    if not bool(((attention_mask == 0) | (attention_mask == 1)).all()):
-        raise CourseValueError("attention_mask may hold only 0 (padding) and 1 (real token)")
-    if bool((attention_mask.sum(dim=1) == 0).any()):
-        row = int((attention_mask.sum(dim=1) == 0).nonzero()[0])
-        raise CourseValueError(f"row {row} of attention_mask is all 0: every text needs at least [CLS] and [SEP]")
-    return attention_mask.long()
-
-
-def special_tokens_needed(tokenizer, *, pair: bool = False) -> int:
-    """How many special tokens one sequence gets: 2 ([CLS] … [SEP]) or, for a pair, 3 ([CLS] a [SEP] b [SEP])."""
-    return int(tokenizer.num_special_tokens_to_add(pair=pair))
-
-
-def check_max_length(tokenizer, max_length, *, pair: bool = False) -> int:
-    """Return ``max_length`` if it leaves room for the special tokens plus one real token per text, else raise.
-
-    Why: the tokenizer silently ignores ``max_length=1`` and turns every text into ``[CLS] [SEP]`` at 2.
-    """
-    if isinstance(max_length, bool) or not isinstance(max_length, int):
-        raise CourseTypeError(f"max_length must be an int, got {type(max_length).__name__} ({max_length!r})")
-    specials = special_tokens_needed(tokenizer, pair=pair)
-    smallest = specials + (2 if pair else 1)
-    if max_length < smallest:
-        raise CourseValueError(
-            f"max_length={max_length} is too small: the special tokens alone need {specials} positions"
-            f"{' for a pair' if pair else ''}, so use max_length >= {smallest} to keep at least one real token"
-            f"{' per text' if pair else ''}"
-        )
-    limit = max_positions(tokenizer)
-    if max_length > limit:
-        raise TextTooLongError(
-            f"max_length={max_length} exceeds the model's {limit} positions; use at most {limit}, or split the text "
-            f"into windows with sliding_windows()"
-        )
-    return max_length
-
 
 def _check_tokenizer(tokenizer):
     if tokenizer is None or not callable(tokenizer) or not hasattr(tokenizer, "num_special_tokens_to_add"):
@@ -108,39 +35,6 @@ def token_lengths(tokenizer, texts) -> list[int]:
     """Tokens each text needs, ``[CLS]`` and ``[SEP]`` included, with no padding or truncation."""
     texts = check_texts(texts)
     return [len(ids) for ids in _check_tokenizer(tokenizer)(texts)["input_ids"]]
-
-
-def encode_batch(tokenizer, texts, *, padding=True, truncation: bool = False, max_length: int | None = None,
-                 padding_side: str = "right"):
-    """Tokenize a batch into tensors ``[batch, seq_len]`` with explicit, validated padding/truncation choices.
-
-    Raises when the choices cannot give a rectangle (e.g. ``padding="max_length"`` without ``truncation`` and a text
-    longer than ``max_length``), naming the fix, instead of torch's "expected sequence of length" error.
-    """
-    texts = check_texts(texts)
-    _check_tokenizer(tokenizer)
-    if padding not in PADDING_CHOICES or isinstance(padding, int) and not isinstance(padding, bool):
-        raise CourseValueError(f"padding must be one of {PADDING_CHOICES}, got {padding!r}")
-    if padding_side not in PADDING_SIDES:
-        raise CourseValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
-    if max_length is not None:
-        check_max_length(tokenizer, max_length)
-    if padding == "max_length" and max_length is None:
-        raise CourseValueError("padding='max_length' needs max_length=..., e.g. max_length=16")
-    if truncation and max_length is None:
-        max_length = max_positions(tokenizer)
-    kwargs = dict(padding=padding, truncation=truncation, max_length=max_length, padding_side=padding_side)
-    lengths = [len(ids) for ids in tokenizer(texts, **kwargs)["input_ids"]]
-    if len(set(lengths)) > 1:
-        fix = ("pass truncation=True so longer texts are cut to max_length" if padding == "max_length"
-               else "pass padding=True (pad to the longest) or padding='max_length'")
-        raise CourseValueError(f"these settings give rows of different lengths {lengths}, which is not a tensor: {fix}")
-    if max(lengths) > max_positions(tokenizer):
-        raise TextTooLongError(
-            f"a text needs {max(lengths)} tokens but the model has {max_positions(tokenizer)} positions: pass "
-            f"truncation=True, or split it with sliding_windows()"
-        )
-    return tokenizer(texts, return_tensors="pt", **kwargs)
 
 
 def padding_table(tokenizer, texts, settings: dict):
@@ -181,7 +75,7 @@ def batch_table(tokenizer, encoding, row: int | None = None):
     import pandas as pd
 
     ids = encoding["input_ids"]
-    mask = check_mask(ids, encoding["attention_mask"])
+    mask = check_mask(encoding["attention_mask"], ids)
     rows = range(ids.shape[0]) if row is None else [row]
     frames = {}
     for i in rows:
@@ -307,7 +201,7 @@ def window_spans(tokenizer, text: str, windows) -> list[tuple[int, int]]:
     """
     text = check_text(text)
     ids = _check_tokenizer(tokenizer)(text, add_special_tokens=False)["input_ids"]
-    mask = check_mask(windows["input_ids"], windows["attention_mask"])
+    mask = check_mask(windows["attention_mask"], windows["input_ids"])
     spans, start = [], 0
     for row, row_mask in zip(windows["input_ids"], mask):
         content = row[row_mask.bool()].tolist()[1:-1]  # drop [CLS] and the last real token, [SEP]
@@ -342,7 +236,7 @@ def additive_mask(attention_mask, dtype=None):
     dtype = dtype or torch.float32
     if not isinstance(attention_mask, torch.Tensor):
         raise CourseTypeError("attention_mask must be a torch.Tensor [batch, seq_len]; use return_tensors='pt'")
-    mask = check_mask(None, attention_mask)
+    mask = check_mask(attention_mask)
     zero = torch.zeros((), dtype=dtype)
     return torch.where(mask.bool(), zero, torch.finfo(dtype).min)[:, None, None, :]
 
@@ -357,7 +251,7 @@ def model_additive_mask(model, attention_mask):
     from transformers.masking_utils import create_bidirectional_mask
 
     model = _check_model(model)
-    mask = check_mask(None, attention_mask)
+    mask = check_mask(attention_mask)
     embeds = torch.zeros(*mask.shape, model.config.hidden_size, dtype=model.dtype)  # only its shape/dtype are read
     return create_bidirectional_mask(config=model.config, inputs_embeds=embeds, attention_mask=mask)
 
@@ -399,7 +293,7 @@ def run(model, encoding, *, use_mask: bool = True, position_ids=None):
     import torch
 
     model = _check_model(model)
-    mask = check_mask(encoding["input_ids"], encoding["attention_mask"])
+    mask = check_mask(encoding["attention_mask"], encoding["input_ids"])
     inputs = {"input_ids": encoding["input_ids"]}
     if "token_type_ids" in encoding:
         inputs["token_type_ids"] = encoding["token_type_ids"]
@@ -423,7 +317,7 @@ def run(model, encoding, *, use_mask: bool = True, position_ids=None):
 
 def left_padding_position_ids(attention_mask):
     """Positions counted from each row's first real token: ``[batch, seq_len]`` (padding gets 0; it is masked)."""
-    mask = check_mask(None, attention_mask)
+    mask = check_mask(attention_mask)
     return (mask.cumsum(dim=1) - 1).clamp(min=0)
 
 
@@ -433,7 +327,7 @@ def real_token_states(hidden_states, attention_mask, row: int):
 
     if not isinstance(hidden_states, (tuple, list)) or not hidden_states:
         raise CourseTypeError("hidden_states must be outputs.hidden_states (a tuple of [batch, seq_len, hidden])")
-    mask = check_mask(None, attention_mask)
+    mask = check_mask(attention_mask)
     if isinstance(row, bool) or not isinstance(row, int) or not 0 <= row < mask.shape[0]:
         raise CourseValueError(f"row must be an int from 0 to {mask.shape[0] - 1}, got {row!r}")
     keep = mask[row].bool()
@@ -494,7 +388,7 @@ def attention_to_padding(attentions, attention_mask):
     """
     import pandas as pd
 
-    mask = check_mask(None, attention_mask)
+    mask = check_mask(attention_mask)
     pad_keys = (mask == 0)[:, None, None, :].float()           # [batch, 1, 1, seq_len]
     real_queries = mask.bool()[:, None, :].expand(-1, attentions[0].shape[1], -1)  # [batch, heads, seq_len]
     rows = []
@@ -504,20 +398,6 @@ def attention_to_padding(attentions, attention_mask):
         to_pad = (weights * pad_keys).sum(dim=-1)[real_queries]  # one number per (row, head, real query)
         rows.append({"layer": layer, "max": float(to_pad.max()), "mean": float(to_pad.mean())})
     return pd.DataFrame(rows).set_index("layer")
-
-
-def sentence_embedding(last_hidden_state, attention_mask):
-    """Mean of the real tokens' vectors, the pooling all-MiniLM-L6-v2 was trained with.
-
-    ``[batch, seq_len, hidden]`` → ``[batch, hidden]``; padded positions get weight 0.
-    """
-    mask = check_mask(None, attention_mask)
-    if last_hidden_state.ndim != 3 or last_hidden_state.shape[:2] != mask.shape:
-        raise CourseValueError(
-            f"last_hidden_state must be [batch, seq_len, hidden] matching the mask {list(mask.shape)}"
-        )
-    weights = mask[..., None].to(last_hidden_state.dtype)
-    return (last_hidden_state * weights).sum(dim=1) / weights.sum(dim=1)
 
 
 # --------------------------------------------------------------------------------- attention mask vs [MASK]

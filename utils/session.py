@@ -7,7 +7,7 @@ import random
 import warnings
 
 SEED = 0
-_STATE = {"offline": True, "done": False}
+_STATE = {"offline": True}
 
 
 def is_offline() -> bool:
@@ -83,7 +83,6 @@ def setup(*, offline: bool = True, seed: int = SEED) -> None:
     except ImportError:  # pragma: no cover
         pass
     _plot_style()
-    _STATE["done"] = True
 
 
 # seaborn's set_theme(context="notebook", style="whitegrid", palette="colorblind"), as plain matplotlib settings:
