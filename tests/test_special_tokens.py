@@ -9,7 +9,7 @@ from utils import CourseTypeError, CourseValueError, TextTooLongError, encode, e
 from utils.special_tokens import (
     SPECIAL_ROLES,
     checkpoint_tensor_names,
-    embedding_parts,
+    fine_tuning_max_length,
     pair_table,
     pooler_from_cls,
     position_similarity,
@@ -132,35 +132,35 @@ def test_read_pairs(monkeypatch):
 # --- the input embedding ----------------------------------------------------------------------------------------
 
 
-def test_embedding_parts_equal_hidden_states_0_for_a_padded_batch_of_pairs(bert, model):
+def embeddings_by_hand(encoding, model):
+    """Lesson 02's cell: LayerNorm(word + position + token_type) from model.embeddings' weights."""
+    emb, ids = model.embeddings, encoding["input_ids"]
+    types = encoding.get("token_type_ids", torch.zeros_like(ids))
+    with torch.no_grad():
+        return emb.LayerNorm(emb.word_embeddings(ids) + emb.position_embeddings(torch.arange(ids.shape[1]))
+                             + emb.token_type_embeddings(types))
+
+
+def test_input_embedding_by_hand_equals_hidden_states_0(bert, model):
     pairs = read_pairs()[:3]
-    outputs = forward([a for a, _ in pairs], bert, text_pair=[b for _, b in pairs])
-    parts = embedding_parts(outputs.encoding, model)
-    shape = list(outputs.hidden_states[0].shape)
-    assert all(list(t.shape) == shape for t in parts.values()) and shape[-1] == 384
-    torch.testing.assert_close(parts["embeddings"], outputs.hidden_states[0])
-    torch.testing.assert_close(parts["sum"], parts["word"] + parts["position"] + parts["token_type"])
-    # position 0 gets position row 0 in every text of the batch
-    torch.testing.assert_close(parts["position"][:, 0], model.embeddings.position_embeddings.weight[0].expand(3, -1))
+    encoding, outputs = forward([a for a, _ in pairs], bert, text_pair=[b for _, b in pairs])
+    assert (encoding["attention_mask"] == 0).any()           # padded pairs: [PAD] positions included
+    torch.testing.assert_close(embeddings_by_hand(encoding, model), outputs.hidden_states[0])
+    encoding, outputs = forward("Tea time!", bert)
+    no_types = {"input_ids": encoding["input_ids"]}           # token_type_ids default to 0
+    torch.testing.assert_close(embeddings_by_hand(no_types, model), outputs.hidden_states[0])
 
 
-def test_embedding_parts_single_text_and_lists(bert, model, tokenizer):
-    outputs = forward("Tea time!", bert)
-    torch.testing.assert_close(embedding_parts(outputs.encoding, model)["embeddings"], outputs.hidden_states[0])
-    as_lists = tokenizer("Tea time!")                         # plain lists, no batch dimension
-    torch.testing.assert_close(embedding_parts(as_lists, model)["embeddings"], outputs.hidden_states[0])
-    no_types = {"input_ids": as_lists["input_ids"]}           # token_type_ids default to 0
-    torch.testing.assert_close(embedding_parts(no_types, model)["embeddings"], outputs.hidden_states[0])
-
-
-def test_embedding_parts_rejects_bad_input(model, tokenizer):
-    with pytest.raises(CourseTypeError):
-        embedding_parts("Tea time!", model)
-    with pytest.raises(CourseTypeError):
-        embedding_parts({"attention_mask": [1]}, model)
-    too_long = tokenizer(LONG_TEXT)                           # 1,000+ positions, more rows than exist
-    with pytest.raises(TextTooLongError, match="512 position"):
-        embedding_parts(too_long, model)
+def test_dropout_in_train_mode_zeroes_about_a_tenth(bert, model):
+    encoding, outputs = forward("Tea time, please, with a little milk and no sugar.", bert)
+    emb = model.embeddings
+    emb.train()
+    try:
+        with torch.no_grad():
+            noisy = emb(input_ids=encoding["input_ids"], token_type_ids=encoding["token_type_ids"])
+    finally:
+        emb.eval()
+    assert 0.06 < (noisy == 0).float().mean().item() < 0.14 and not model.training
 
 
 def test_512_positions_include_the_special_tokens(model, tokenizer):
@@ -178,10 +178,11 @@ def test_position_similarity(model):
     assert tuple(matrix.shape) == (512, 512) and by_distance.shape == (512,)
     torch.testing.assert_close(matrix.diagonal(), torch.ones(512))
     assert by_distance[1] > 0.8 and by_distance[1:11].mean() > 0.4 and abs(by_distance[100:].mean()) < 0.2
+    assert by_distance[100:].max() < by_distance[1:11].mean()  # lesson 02's claim: near beats any far pair
 
 
 def test_pooler_reads_only_the_cls_position(bert, model):
-    outputs = forward(["Tea time!", "A much longer sentence about tea."], bert)
+    _, outputs = forward(["Tea time!", "A much longer sentence about tea."], bert)
     torch.testing.assert_close(pooler_from_cls(outputs.last_hidden_state, model), outputs.pooler_output)
     changed = outputs.last_hidden_state.clone()
     changed[:, 1:] = 0                                        # everything but [CLS] wiped: same pooler output
@@ -203,6 +204,9 @@ def test_checkpoint_has_no_mlm_head_and_uses_mean_pooling(model, tmp_path):
     assert config == {"pooling": ["mean_tokens"], "max_seq_length": 256}
     with pytest.raises(CourseValueError):
         sentence_transformers_config(tmp_path)
+    assert fine_tuning_max_length() == 128 < config["max_seq_length"]  # the model card's "limited to 128 tokens"
+    with pytest.raises(CourseValueError, match="model card"):
+        fine_tuning_max_length(tmp_path)
     with pytest.raises(CourseValueError):
         checkpoint_tensor_names(tmp_path)
 

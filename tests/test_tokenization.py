@@ -16,6 +16,7 @@ from utils.tokenization import (  # noqa: E402
     Agreement,
     agreement,
     check_fits,
+    chinese_characters,
     count_tokens,
     get_vocab,
     is_chinese_char,
@@ -384,7 +385,7 @@ def test_lesson01_accepts_the_solution(bert, exercise_id, right):
     ("01.wordpiece_pieces", [1, 2], "string"),
     ("01.wordpiece_pieces", "un ##ha", "is a str"),
     ("01.unk_count", 0, "not in the vocabulary"),
-    ("01.unk_count", 4, "Not every Chinese character"),         # every Chinese character unknown
+    ("01.unk_count", 4, "holds 244 of them"),                   # every Chinese character unknown
     ("01.unk_count", 5, "Not every Chinese character"),
     ("01.unk_count", 1, "emoji is one [UNK]"),
     ("01.unk_count", 3, "look each one up"),
@@ -398,3 +399,28 @@ def test_lesson01_accepts_the_solution(bert, exercise_id, right):
 def test_lesson01_rejects_common_mistakes(bert, exercise_id, answer, words):
     verdict = evaluate(exercise_id, answer)
     assert verdict.status == "wrong" and words in verdict.message, verdict.message
+
+
+def test_chinese_characters_in_the_vocabulary(tokenizer):
+    vocab = get_vocab(tokenizer)
+    chinese = chinese_characters(vocab)
+    assert len(chinese) == 244 and chinese == sorted(chinese) and {"北", "京", "学"} <= set(chinese)
+    assert "你" not in chinese and all("##" + c in vocab for c in chinese)
+    assert chinese_characters({"a": 0, "中": 1, "##中": 2, "カ": 3}) == ["中"]
+    for bad in ("中文", None):
+        with pytest.raises(CourseTypeError):
+            chinese_characters(bad)
+
+
+def test_fine_tuning_and_sentence_transformers_limits_are_read_from_the_checkpoint(model):
+    from utils.special_tokens import fine_tuning_max_length, sentence_transformers_config
+
+    assert fine_tuning_max_length() == 128 and sentence_transformers_config()["max_seq_length"] == 256
+    assert model.config.max_position_embeddings == 512
+
+
+def test_lesson01_words_per_window(tokenizer):
+    """Lesson 01's regression figures (the lesson only asserts fewer words than positions)."""
+    stats = length_stats(CORPUS, tokenizer)
+    assert 1.55 < stats["tokens_per_word"] < 1.65 and stats["words_that_fit"] == 316
+    assert length_stats(CORPUS, tokenizer, limit=256)["words_that_fit"] == 157

@@ -135,38 +135,6 @@ def truncation_table(text: str, text_pair: str, tokenizer, max_length: int):
     return table
 
 
-def embedding_parts(encoding, model) -> dict:
-    """Recompute BERT's input embedding from the model's own weights.
-
-    ``embeddings = LayerNorm(word_embeddings[input_ids] + position_embeddings[0..seq_len-1]
-    + token_type_embeddings[token_type_ids])``; dropout follows in training only (``model.eval()`` turns it off).
-    Returns ``word``, ``position``, ``token_type``, ``sum`` and ``embeddings``, each ``[batch, seq_len, hidden]``,
-    the last one equal to ``hidden_states[0]``.
-    """
-    import torch
-
-    if not hasattr(encoding, "keys") or "input_ids" not in encoding:
-        raise CourseTypeError("encoding must be what the tokenizer returns (with input_ids), e.g. encode(text)")
-    input_ids = torch.as_tensor(encoding["input_ids"])
-    if input_ids.dim() == 1:
-        input_ids = input_ids.unsqueeze(0)
-    token_type_ids = torch.as_tensor(encoding["token_type_ids"]).reshape(input_ids.shape) \
-        if "token_type_ids" in encoding else torch.zeros_like(input_ids)
-    layer = model.embeddings
-    seq_len = input_ids.shape[1]
-    if seq_len > layer.position_embeddings.num_embeddings:
-        raise TextTooLongError(f"{seq_len} tokens but only {layer.position_embeddings.num_embeddings} position "
-                               f"embeddings: truncate to that many tokens, special tokens included")
-    with torch.no_grad():
-        word = layer.word_embeddings.weight[input_ids]
-        position = layer.position_embeddings.weight[torch.arange(seq_len)].expand_as(word)
-        token_type = layer.token_type_embeddings.weight[token_type_ids]
-        total = word + position + token_type
-        normed = torch.nn.functional.layer_norm(total, total.shape[-1:], layer.LayerNorm.weight,
-                                                layer.LayerNorm.bias, layer.LayerNorm.eps)
-    return {"word": word, "position": position, "token_type": token_type, "sum": total, "embeddings": normed}
-
-
 def position_similarity(model):
     """Cosine similarity between the model's position embeddings: ``matrix [512, 512]`` and ``by_distance
     [512]`` (the mean over all pairs of positions ``d`` apart, ``d = 0 … 511``)."""
@@ -223,6 +191,23 @@ def sentence_transformers_config(folder=None) -> dict:
     modes = [key.removeprefix("pooling_mode_") for key, on in pooling.items()
              if key.startswith("pooling_mode_") and on is True]
     return {"pooling": modes, "max_seq_length": json.loads(st_file.read_text(encoding="utf-8"))["max_seq_length"]}
+
+
+def fine_tuning_max_length(folder=None) -> int:
+    """The longest input (in tokens) the checkpoint was fine-tuned on, read from its model card (``README.md``):
+    "The sequence length was limited to N tokens". all-MiniLM-L6-v2: 128, although the model has 512 positions."""
+    import re
+    from pathlib import Path
+
+    from .model import default_checkpoint_dir
+
+    card = (Path(folder) if folder is not None else default_checkpoint_dir()) / "README.md"
+    found = re.search(r"sequence length was limited to (\d+) tokens", card.read_text(encoding="utf-8")
+                      if card.is_file() else "")
+    if found is None:
+        raise CourseValueError(f"{card} does not say how long the fine-tuning inputs were "
+                               f"('sequence length was limited to N tokens'); read the model card by hand")
+    return int(found.group(1))
 
 
 def checkpoint_tensor_names(folder=None) -> list[str]:

@@ -37,6 +37,13 @@ def is_chinese_char(char: str) -> bool:
     return any(low <= code <= high for low, high in CHINESE_RANGES)
 
 
+def chinese_characters(vocab) -> list[str]:
+    """The Chinese characters (CJK Unified Ideographs) that are whole vocabulary entries, in code-point order."""
+    if not hasattr(vocab, "__contains__") or isinstance(vocab, str):
+        raise CourseTypeError("vocab must be the vocabulary dict, e.g. get_vocab(tokenizer)")
+    return sorted(token for token in vocab if len(token) == 1 and is_chinese_char(token))
+
+
 def is_punctuation(char: str) -> bool:
     """BERT's punctuation: every ASCII symbol that is not a letter, digit or space (``$``, ``#``, ``_`` …) and
     every Unicode punctuation character (categories P*: ``«``, ``—``, ``…``). Not ``€``, ``×`` or ``°``."""

@@ -2,7 +2,8 @@
 
 A lesson's exercise cell ends with ``check("01.count_tokens", answer)``. The checker prints ✅ with a short
 explanation, ❌ with a message written for the mistake it recognises, or a friendly note while the answer is still
-``...``. Checkers live in one module per lesson in this package (``lesson00.py``, ``lesson01.py``, …) and register
+``...``. Checkers live in one module per lesson in this package, named after the lesson's topic (``readiness.py``,
+``tokenization.py``, ``special_tokens.py``, ``attention_mask.py``, …), and register
 themselves with :func:`exercise`; :func:`evaluate` returns the verdict as data for tests.
 """
 

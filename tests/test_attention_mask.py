@@ -1,4 +1,4 @@
-"""Lesson 03's helpers (utils/masking.py), its plots, its explorer and its checkers: right answers and bad input."""
+"""Lesson 03's helpers (utils/attention_mask.py), plots, explorer and checkers: right answers and bad input."""
 
 import ipywidgets  # noqa: F401  (the explorer needs it; imported first so a missing install fails clearly)
 import matplotlib
@@ -18,10 +18,7 @@ from utils import (  # noqa: E402,E501
     mean_pooling,
     read_lines,
 )
-from utils.exercises import lesson03  # noqa: E402
-from utils.masking import (  # noqa: E402
-    additive_mask,
-    attention_by_hand,
+from utils.attention_mask import (  # noqa: E402
     attention_to_padding,
     batch_table,
     coverage,
@@ -37,14 +34,14 @@ from utils.masking import (  # noqa: E402
     pair_truncation_table,
     read_text,
     real_token_states,
-    run,
     sliding_windows,
     small,
     token_lengths,
     window_spans,
 )
+from utils.exercises import attention_mask as lesson03_checks  # noqa: E402
 from utils.model import check_max_length, special_tokens_needed  # noqa: E402
-from utils.plots.masking import (  # noqa: E402
+from utils.plots.attention_mask import (  # noqa: E402
     batch_grid_html,
     plot_attention,
     plot_batch,
@@ -68,6 +65,31 @@ def _close_figures():
 @pytest.fixture(scope="module")
 def batch(tokenizer):
     return encode(BATCH)
+
+
+def run(model, encoding, *, use_mask=True, **extra):
+    """model(**encoding) without gradients, hidden states and attentions out; use_mask=False drops the mask."""
+    inputs = {k: v for k, v in encoding.items() if use_mask or k != "attention_mask"}
+    with torch.no_grad():
+        return model(**inputs, **extra, output_hidden_states=True, output_attentions=True)
+
+
+def additive_mask(attention_mask):
+    """The classic [batch, 1, 1, seq_len] form the lesson writes in a cell: 0 to keep, float32's minimum to hide."""
+    return torch.where(attention_mask.bool(), 0.0, torch.finfo(torch.float32).min)[:, None, None, :]
+
+
+def attention_by_hand(model, hidden_states, mask, layer):
+    """softmax(Q Kᵀ / √d_head + mask) and its · V for every head of one layer, as lesson 03 writes it."""
+    attn = model.encoder.layer[layer].attention.self
+    batch, seq, hidden = hidden_states.shape
+    heads, size = attn.num_attention_heads, attn.attention_head_size
+    with torch.no_grad():
+        q, k, v = (f(hidden_states).view(batch, seq, heads, size).transpose(1, 2)
+                   for f in (attn.query, attn.key, attn.value))
+        scores = q @ k.transpose(-1, -2) / size ** 0.5
+        probs = (scores if mask is None else scores + mask).softmax(dim=-1)
+        return probs, (probs @ v).transpose(1, 2).reshape(batch, seq, hidden)
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +192,7 @@ def test_encode_batch_bad_texts_and_long_text(tokenizer):
         encode([])
     with pytest.raises(CourseTypeError):
         encode(["fine", None])
-    with pytest.raises(TextTooLongError, match="sliding_windows"):
+    with pytest.raises(TextTooLongError, match="windows"):
         encode([read_text("masks_long_text.txt")])
 
 
@@ -289,11 +311,6 @@ def test_additive_mask_values_and_shape(batch):
     classic = additive_mask(batch["attention_mask"])
     assert list(classic.shape) == [3, 1, 1, batch["attention_mask"].shape[1]]
     assert set(classic.unique().tolist()) == {0.0, torch.finfo(torch.float32).min}
-    assert additive_mask(batch["attention_mask"], torch.float16).min() == torch.finfo(torch.float16).min
-    with pytest.raises(CourseTypeError):
-        additive_mask([[1, 0]])
-    with pytest.raises(CourseTypeError, match="dtype"):
-        additive_mask(torch.ones(1, 3))
 
 
 def test_model_additive_mask_matches_the_classic_form(model, batch):
@@ -308,17 +325,25 @@ def test_model_additive_mask_matches_the_classic_form(model, batch):
         model_additive_mask(model, torch.ones(4, dtype=torch.long))
 
 
-def test_attention_by_hand_equals_the_model(model, batch, runs):
+def test_attention_by_hand_equals_the_model_in_every_layer(model, batch, runs):
+    """The lesson's cells do layer 1; the same lines reproduce every layer's weights and context output."""
+    contexts = {}
+
+    def keep(module, args, output):
+        contexts[module] = output[0]
+
+    hooks = [layer.attention.self.register_forward_hook(keep) for layer in model.encoder.layer]
+    run(model, batch)
+    for hook in hooks:
+        hook.remove()
     mask = model_additive_mask(model, batch["attention_mask"])
-    for layer in (0, 3):
-        by_hand = attention_by_hand(model, runs["masked"].hidden_states[layer], mask, layer=layer)
-        torch.testing.assert_close(by_hand, runs["masked"].attentions[layer])
-    no_mask = attention_by_hand(model, runs["no_mask"].hidden_states[0], None, layer=0)
-    torch.testing.assert_close(no_mask, runs["no_mask"].attentions[0])
-    with pytest.raises(CourseValueError, match="layer"):
-        attention_by_hand(model, runs["masked"].hidden_states[0], mask, layer=6)
-    with pytest.raises(CourseValueError, match="hidden_states"):
-        attention_by_hand(model, runs["masked"].hidden_states, mask)
+    for i, layer in enumerate(model.encoder.layer):
+        probs, context = attention_by_hand(model, runs["masked"].hidden_states[i], mask, i)
+        torch.testing.assert_close(probs, runs["masked"].attentions[i])
+        torch.testing.assert_close(context, contexts[layer.attention.self])
+        assert probs[0][..., batch["attention_mask"][0] == 0].max() == 0  # padded keys get exactly 0
+    probs, _ = attention_by_hand(model, runs["no_mask"].hidden_states[0], None, 0)
+    torch.testing.assert_close(probs, runs["no_mask"].attentions[0])
 
 
 def test_no_attention_reaches_padding_with_the_mask(batch, runs):
@@ -330,21 +355,6 @@ def test_no_attention_reaches_padding_with_the_mask(batch, runs):
         attention_to_padding(runs["alone"].attentions, batch["attention_mask"])
 
 
-def test_run_rejects_bad_input(model, batch):
-    with pytest.raises(CourseValueError, match="does not match"):
-        run(model, {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"][:, :-1]})
-    with pytest.raises(CourseValueError, match="position_ids"):
-        run(model, batch, position_ids=torch.arange(3))
-    with pytest.raises(CourseTypeError):
-        run(None, batch)
-
-
-def test_run_restores_the_thread_count(model, batch):
-    before = torch.get_num_threads()
-    run(model, batch)
-    assert torch.get_num_threads() == before
-
-
 # ------------------------------------------------------------------------------------ the proof of effect
 
 def test_padding_with_mask_gives_the_same_vectors(batch, runs):
@@ -353,8 +363,11 @@ def test_padding_with_mask_gives_the_same_vectors(batch, runs):
     assert len(reference) == 7 and reference[0].shape == (9, 384)
     for got, ref in zip(padded, reference):
         torch.testing.assert_close(got, ref, **TOL)
+    drift = layer_drift(reference, padded)
+    assert (drift["max |diff|"] < 1e-4).all() and (drift["min cosine"] > 0.9999).all()  # lesson 03, section 5
     drift = layer_drift(reference, real_token_states(runs["no_mask"].hidden_states, batch["attention_mask"], 0))
     assert drift.loc[0, "max |diff|"] == 0 and (drift.loc[1:, "max |diff|"] > 0.1).all()
+    assert (drift.loc[1:, "min cosine"] < 0.99).all()
     with pytest.raises(AssertionError):
         torch.testing.assert_close(real_token_states(runs["no_mask"].hidden_states, batch["attention_mask"], 0)[-1],
                                    reference[-1], **TOL)
@@ -454,7 +467,7 @@ def test_batch_grid_html():
 
 
 def test_mask_explorer_updates_quickly_and_reports(tokenizer, model, monkeypatch):
-    from utils.widgets.masking import mask_explorer, parse_texts
+    from utils.widgets.attention_mask import mask_explorer, parse_texts
 
     monkeypatch.setattr(plt, "show", lambda *args, **kwargs: plt.close("all"))  # Agg: nothing to show
     box = mask_explorer(tokenizer, model)
@@ -473,8 +486,8 @@ def test_mask_explorer_updates_quickly_and_reports(tokenizer, model, monkeypatch
 # -------------------------------------------------------------------------------------------- exercises
 
 def test_checkers_accept_the_solutions(tokenizer):
-    assert evaluate("03.build_mask", lesson03.expected_mask(tokenizer)).correct
-    assert evaluate("03.build_mask", torch.tensor(lesson03.expected_mask(tokenizer))).correct
+    assert evaluate("03.build_mask", lesson03_checks.expected_mask(tokenizer)).correct
+    assert evaluate("03.build_mask", torch.tensor(lesson03_checks.expected_mask(tokenizer))).correct
     assert evaluate("03.padded_length", 14).correct
     assert evaluate("03.spot_bug", {0, 2}).correct and evaluate("03.spot_bug", [2, 0]).correct
 
@@ -525,17 +538,17 @@ def test_spot_bug_recognises_mistakes(answer, words):
 
 def test_spot_bug_truth_is_what_the_model_does(tokenizer, model):
     """The checker's answer (rows with [PAD]) is measured: exactly those rows change without the mask."""
-    bug = encode(lesson03.BUG_BATCH)
+    bug = encode(lesson03_checks.BUG_BATCH)
     without = run(model, bug, use_mask=False)
     changed = set()
-    for row, text in enumerate(lesson03.BUG_BATCH):
+    for row, text in enumerate(lesson03_checks.BUG_BATCH):
         alone = run(model, encode([text]))
         got = real_token_states(without.hidden_states, bug["attention_mask"], row)[-1]
         if not torch.allclose(got, alone.last_hidden_state[0], **TOL):
             changed.add(row)
-    assert changed == lesson03.rows_changed_without_mask(tokenizer) == {0, 2}
+    assert changed == lesson03_checks.rows_changed_without_mask(tokenizer) == {0, 2}
 
 
 def test_padded_length_truth(tokenizer):
-    encoded = tokenizer(lesson03.LENGTH_BATCH, padding=True, truncation=True, max_length=32, return_tensors="pt")
-    assert encoded["input_ids"].shape[1] == lesson03.expected_padded_length(tokenizer) == 14
+    encoded = tokenizer(lesson03_checks.LENGTH_BATCH, padding=True, truncation=True, max_length=32, return_tensors="pt")
+    assert encoded["input_ids"].shape[1] == lesson03_checks.expected_padded_length(tokenizer) == 14

@@ -1,6 +1,7 @@
 """Checkers for lesson 01 (tokenization). Right answers are computed from the course's tokenizer."""
 
 from ..model import load_model
+from ..tokenization import chinese_characters, get_vocab
 from . import Wrong, exercise, expect_type
 
 COUNT_TEXT = "Amélie's café serves crème brûlée."
@@ -74,8 +75,9 @@ def unk_count(answer) -> str:
         raise Wrong("Some of these characters are not in the vocabulary: check each one with "
                     "`char in tokenizer.get_vocab()`, and remember what happens to emoji.")
     if answer in (chinese, chinese + 1):
-        raise Wrong("Not every Chinese character is unknown: the English vocabulary holds a few thousand common "
-                    "ones. Check each character with `char in tokenizer.get_vocab()`.")
+        held = len(chinese_characters(get_vocab(_tokenizer())))
+        raise Wrong(f"Not every Chinese character is unknown: the English vocabulary holds {held} of them (plus "
+                    f"their ## copies). Check each character with `char in tokenizer.get_vocab()`.")
     if answer == 1:
         raise Wrong("The emoji is one [UNK], yes; but is every Chinese character in the vocabulary?")
     if answer != right:

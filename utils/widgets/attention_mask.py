@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..errors import CourseValueError
-from ..masking import check_max_length, run
+from ..model import check_max_length
 from ..plots import attention_grid_html
-from ..plots.masking import batch_grid_html
+from ..plots.attention_mask import batch_grid_html
 
 DEFAULT_TEXTS = "Hi!\nThe cat sat on the mat.\nTokenization is unbelievably fun."
 MAX_TEXTS = 6
@@ -24,7 +24,11 @@ class _ForwardCache:
     def __call__(self, encoding, use_mask: bool):
         key = (str(encoding["input_ids"].tolist()), str(encoding["attention_mask"].tolist()), use_mask)
         if key not in self.store:
-            outputs = run(self.model, encoding, use_mask=use_mask)
+            import torch
+
+            inputs = {k: v for k, v in encoding.items() if use_mask or k != "attention_mask"}  # no mask: the bug
+            with torch.no_grad():
+                outputs = self.model(**inputs, output_attentions=True)
             self.store[key] = [a.mean(dim=1).numpy() for a in outputs.attentions]  # each [batch, seq, seq]
             if len(self.store) > self.size:
                 self.store.popitem(last=False)

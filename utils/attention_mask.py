@@ -1,4 +1,4 @@
-"""Masks (lesson 03): padding, truncation, fixed length, sliding windows and the attention mask.
+"""Attention masks (lesson 03): padding, truncation, fixed length, sliding windows and the attention mask.
 
 Shapes follow Hugging Face: ``input_ids`` / ``attention_mask`` are ``[batch, seq_len]``; the additive mask the model
 adds to its attention scores is ``[batch, 1, seq_len, seq_len]`` (transformers 5.x) and broadcasts over the heads to
@@ -228,19 +228,6 @@ def coverage(spans, n_tokens: int) -> dict:
 
 # ---------------------------------------------------------------------------------- the mask inside the model
 
-def additive_mask(attention_mask, dtype=None):
-    """The classic BERT form: ``[batch, seq_len]`` 0/1 → ``[batch, 1, 1, seq_len]`` of 0 (keep) and the dtype's
-    most negative finite number (hide). Broadcasting copies it over heads and query positions."""
-    import torch
-
-    dtype = dtype or torch.float32
-    if not isinstance(attention_mask, torch.Tensor):
-        raise CourseTypeError("attention_mask must be a torch.Tensor [batch, seq_len]; use return_tensors='pt'")
-    mask = check_mask(attention_mask)
-    zero = torch.zeros((), dtype=dtype)
-    return torch.where(mask.bool(), zero, torch.finfo(dtype).min)[:, None, None, :]
-
-
 def model_additive_mask(model, attention_mask):
     """The additive mask transformers builds inside ``BertModel.forward``: ``[batch, 1, seq_len, seq_len]``.
 
@@ -254,65 +241,6 @@ def model_additive_mask(model, attention_mask):
     mask = check_mask(attention_mask)
     embeds = torch.zeros(*mask.shape, model.config.hidden_size, dtype=model.dtype)  # only its shape/dtype are read
     return create_bidirectional_mask(config=model.config, inputs_embeds=embeds, attention_mask=mask)
-
-
-def attention_by_hand(model, hidden_states, mask=None, *, layer: int = 0):
-    """``softmax(Q Kᵀ / sqrt(d_head) + mask)`` of one layer from its input ``[batch, seq_len, hidden]``.
-
-    Returns ``[batch, heads, seq_len, seq_len]``; ``mask`` is any additive mask that broadcasts to that shape.
-    Compare it with ``outputs.attentions[layer]`` to see that this is all the model does with the mask.
-    """
-    import torch
-
-    model = _check_model(model)
-    n_layers = model.config.num_hidden_layers
-    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < n_layers:
-        raise CourseValueError(f"layer must be an int from 0 to {n_layers - 1} (0-based), got {layer!r}")
-    if not isinstance(hidden_states, torch.Tensor) or hidden_states.ndim != 3:
-        raise CourseValueError(
-            "hidden_states must be one tensor [batch, seq_len, hidden], e.g. outputs.hidden_states[0]"
-        )
-    attn = model.encoder.layer[layer].attention.self
-    batch, seq, _ = hidden_states.shape
-    heads, size = attn.num_attention_heads, attn.attention_head_size
-    with torch.no_grad():
-        query = attn.query(hidden_states).view(batch, seq, heads, size).transpose(1, 2)
-        key = attn.key(hidden_states).view(batch, seq, heads, size).transpose(1, 2)
-        scores = query @ key.transpose(-1, -2) / math.sqrt(size)
-        if mask is not None:
-            scores = scores + mask
-        return scores.softmax(dim=-1)
-
-
-def run(model, encoding, *, use_mask: bool = True, position_ids=None):
-    """One forward pass without gradients, with ``hidden_states`` and ``attentions``.
-
-    ``use_mask=False`` drops ``attention_mask`` (the bug this lesson measures); ``position_ids`` ``[batch, seq_len]``
-    overrides the default 0, 1, 2, … positions.
-    """
-    import torch
-
-    model = _check_model(model)
-    mask = check_mask(encoding["attention_mask"], encoding["input_ids"])
-    inputs = {"input_ids": encoding["input_ids"]}
-    if "token_type_ids" in encoding:
-        inputs["token_type_ids"] = encoding["token_type_ids"]
-    if use_mask:
-        inputs["attention_mask"] = mask
-    if position_ids is not None:
-        if not isinstance(position_ids, torch.Tensor) or position_ids.shape != mask.shape:
-            raise CourseValueError(f"position_ids must be a tensor shaped like input_ids {list(mask.shape)}")
-        inputs["position_ids"] = position_ids
-    threads = torch.get_num_threads()
-    # A tiny batch gains nothing from a second thread, and OpenMP threads stall when the CPU is shared
-    # (measured: 10x slower, erratic); one thread keeps lessons and explorers quick everywhere.
-    if mask.numel() <= 4096:
-        torch.set_num_threads(1)
-    try:
-        with torch.no_grad():
-            return model(**inputs, output_hidden_states=True, output_attentions=True)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def left_padding_position_ids(attention_mask):
@@ -412,7 +340,8 @@ def mask_vs_mask_token(tokenizer):
         "shape / where": ("[batch, seq_len] of 0/1, separate from input_ids",
                           f"one id inside input_ids: {tokenizer.mask_token} replaces a word"),
         "question it answers": ("which positions may be looked at?", "which word is hidden from the model?"),
-        "who makes it": ("the tokenizer, whenever it pads", "the pre-training data pipeline (or you, to probe)"),
+        "who makes it": ("the tokenizer, always (all 1s when nothing is padded)",
+                         "the pre-training data pipeline (or you, to probe)"),
         "what the model does": ("adds a huge negative number to attention scores of keys with 0",
                                 "embeds it like any token; every token can attend to it"),
         "its own output vector": ("computed but meaningless: ignore it (pool with the mask)",
