@@ -118,8 +118,8 @@ def stack_hidden_states(outputs):
 def token_vector_by_layer(outputs, sentence, token, attention_mask=None):
     """One token's vector at every depth: ``[layers + 1, hidden]`` (row 0 = embedding output).
 
-    ``sentence`` indexes the batch, ``token`` the position (0 = [CLS]); with ``attention_mask [batch, seq_len]``
-    padding positions are refused.
+    ``sentence`` indexes the batch, ``token`` the position (0 = [CLS]); with ``attention_mask [batch, seq_len]`` (the
+    encoding's, e.g. ``encoding["attention_mask"]``) padding positions are refused.
     """
     hidden_states = _field(outputs, "hidden_states")
     batch, seq_len = hidden_states[0].shape[:2]
@@ -127,7 +127,7 @@ def token_vector_by_layer(outputs, sentence, token, attention_mask=None):
     if not 0 <= sentence < batch:
         raise CourseValueError(f"sentence {sentence} is out of range: the batch has {batch} (0..{batch - 1})")
     token = _int(token, "token")
-    length = int(check_mask(attention_mask)[sentence].sum()) if attention_mask is not None else seq_len
+    length = seq_len if attention_mask is None else int(check_mask(attention_mask, hidden_states[0])[sentence].sum())
     if not 0 <= token < length:
         raise CourseValueError(
             f"token {token} is out of range: sentence {sentence} has {length} real tokens (0..{length - 1}, "
@@ -166,18 +166,6 @@ def _pooler(model):
     return pooler
 
 
-def recompute_pooler(last_hidden_state, model):
-    """``tanh(h_[CLS] · Wᵀ + b)`` from the model's own pooler weights: ``[batch, seq_len, hidden] -> [batch, hidden]``.
-
-    Reads ONLY position 0 ([CLS]) of ``last_hidden_state``; every other position is ignored.
-    """
-    import torch
-
-    dense = _pooler(model).dense
-    h_cls = cls_vectors(last_hidden_state)
-    return torch.tanh(h_cls @ dense.weight.T + dense.bias)
-
-
 def pooler_gradient_by_position(last_hidden_state, model):
     """Size of d(sum of pooler_output) / d(last_hidden_state) at each position: ``[batch, seq_len]``.
 
@@ -202,11 +190,15 @@ def mean_pooling_with_padding(last_hidden_state):
 def sentence_vectors(outputs, attention_mask, model) -> dict:
     """Four sentence vectors ``[batch, hidden]`` per sentence, keyed by :data:`SENTENCE_METHODS`.
 
-    ``attention_mask [batch, seq_len]``: the encoding's mask, e.g. ``encoding["attention_mask"]``.
+    ``attention_mask [batch, seq_len]``: the encoding's mask, e.g. ``encoding["attention_mask"]``; ``model``: the
+    ``BertModel`` whose pooler makes ``pooler_output`` (``tanh(h_[CLS] Wᵀ + b)``, as lesson 04 writes it out).
     """
+    import torch
+
     h = _field(outputs, "last_hidden_state")
-    vectors = (cls_vectors(h), recompute_pooler(h, model), mean_pooling(h, attention_mask),
-               mean_pooling_with_padding(h))
+    with torch.no_grad():
+        pooled = _pooler(model)(h)
+    vectors = (cls_vectors(h), pooled, mean_pooling(h, attention_mask), mean_pooling_with_padding(h))
     return dict(zip(SENTENCE_METHODS, vectors))
 
 

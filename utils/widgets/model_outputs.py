@@ -6,27 +6,29 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from ..errors import CourseValueError
-from ..model_outputs import _field, most_similar_tokens, stack_hidden_states
+from ..errors import CourseTypeError, CourseValueError
+from ..inputs import check_mask
+from ..model_outputs import most_similar_tokens, stack_hidden_states
 
 
 class OutputIndex:
-    """Everything the explorer shows, precomputed from one batch's outputs (``hidden_states`` + ``encoding``)."""
+    """Everything the explorer shows, precomputed from one batch: its ``encoding`` and its ``outputs`` (with
+    ``hidden_states``), as ``encoding, outputs = forward(texts)`` returns them."""
 
-    def __init__(self, outputs, tokenizer, *, special_tokens: Sequence[str] = ("[CLS]", "[SEP]")):
+    def __init__(self, encoding, outputs, tokenizer, *, special_tokens: Sequence[str] = ("[CLS]", "[SEP]")):
         import torch
         import torch.nn.functional as F
 
-        encoding = getattr(outputs, "encoding", None)
-        if encoding is None:
-            raise CourseValueError("outputs has no .encoding: make the batch with utils.forward(texts)")
-        _field(outputs, "hidden_states")
+        if not isinstance(encoding, Mapping) or "input_ids" not in encoding or "attention_mask" not in encoding:
+            raise CourseTypeError(f"encoding must be the batch's encoding (input_ids, attention_mask), got "
+                                  f"{type(encoding).__name__}: pass both halves of "
+                                  f"`encoding, outputs = forward(texts)`")
         self.stacked = stack_hidden_states(outputs)  # [layers + 1, batch, seq_len, hidden]
         self.layers, self.batch, self.seq_len, self.hidden = self.stacked.shape
         self.layers -= 1
-        mask = encoding["attention_mask"].bool()
+        mask = check_mask(encoding["attention_mask"], self.stacked[0]).bool()
         self.lengths = mask.sum(dim=1).tolist()
         self.tokens = [tokenizer.convert_ids_to_tokens(row[:n]) for row, n in zip(encoding["input_ids"],
                                                                                  self.lengths)]
@@ -51,17 +53,18 @@ class OutputIndex:
         return [(c, self.flat_tokens[i], i // self.seq_len) for i, c in zip(idx, cos)]
 
 
-def output_explorer(outputs, tokenizer, texts: Sequence[str], *, focus: Sequence[int] | None = None):
+def output_explorer(encoding, outputs, tokenizer, texts: Sequence[str], *, focus: Sequence[int] | None = None):
     """Explorer over a batch: a sentence dropdown, a token dropdown, a layer slider, a [CLS]/[SEP] checkbox.
 
-    ``texts`` label the sentences; ``focus[i]`` is the token selected first in sentence i (default 1).
+    ``encoding, outputs``: what ``forward(texts)`` returned; ``texts`` label the sentences; ``focus[i]`` is the token
+    selected first in sentence i (default 1).
     """
     import ipywidgets as widgets
 
     from ..plots.model_outputs import strip_png
     from . import explorer
 
-    index = OutputIndex(outputs, tokenizer)
+    index = OutputIndex(encoding, outputs, tokenizer)
     if len(texts) != index.batch:
         raise CourseValueError(f"{len(texts)} texts for a batch of {index.batch}: pass the texts you ran")
     focus = list(focus) if focus is not None else [1] * index.batch
