@@ -16,6 +16,10 @@ MACHINE_TEXT = re.compile(r"(/root/|/home/|/tmp/|/Users/|site-packages|\\\\Users
                           r"Loading weights)")
 TOO_PRECISE = re.compile(r"(?<![\w.])-?\d+\.\d{4,}(?![\w.])")
 CHECK_CALL = re.compile(r"check\(\s*[\"']([\w.]+)[\"']")
+# Many learners read Chinese first: every lesson's question, objectives and keypoints exist in 中文 too.
+REQUIRED_ZH = {"title_zh": "title", "question_zh": "question", "objectives_zh": "objectives",
+               "keypoints_zh": "keypoints"}
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def load(path):
@@ -101,6 +105,25 @@ class TestLesson:
             outs = "".join(text_of(o) for o in sol.get("outputs", []))
             assert "✅" in outs, "the stored solution output shows the checker accepting it"
 
+    def test_objectives_and_summary_are_bilingual(self, path):
+        nb = load(path)
+        course = nb["metadata"]["course"]
+        for key, english in REQUIRED_ZH.items():
+            value = course.get(key)
+            assert value and type(value) is type(course[english]), f"metadata.course.{key} missing"
+            assert all(CJK.search(item) for item in (value if isinstance(value, list) else [value])), key
+            if isinstance(value, list):
+                assert len(value) == len(course[english]), f"{key} has one entry per {english}"
+        assert course["title_zh"].startswith(path.name[:2])
+        title_cell = "".join(nb["cells"][0]["source"])
+        assert course["question_zh"] in title_cell, "the title cell asks the question in 中文 too"
+        assert "本课你将" in title_cell, "the title cell lists the objectives in 中文 too"
+        summary = next("".join(c["source"]) for c in nb["cells"]
+                       if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## Summary"))
+        assert "小结" in summary, "the summary cell is titled in both languages"
+        zh_bullets = [line for line in summary.splitlines() if line.startswith("- ") and CJK.search(line)]
+        assert len(zh_bullets) >= 3, "the summary cell has its keypoints in 中文"
+
     def test_claims_are_checked_in_code(self, path):
         sources = "".join("".join(c["source"]) for c in code_cells(load(path)))
         assert "assert" in sources, "a lesson proves its claims with assert / torch.testing.assert_close"
@@ -114,6 +137,7 @@ def test_readme_lesson_map_is_generated_from_metadata():
     assert stale == 0, "README lesson map is stale: run `.venv/bin/python tools/lesson_map.py`"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for path in LESSONS:
-        title = load(path)["metadata"]["course"]["title"]
+        course = load(path)["metadata"]["course"]
         assert path.name in readme, f"README lesson map lacks {path.name}"
-        assert title in readme, f"README lesson map lacks the title {title!r}"
+        for key in ("title", "title_zh"):
+            assert course[key] in readme, f"README lesson map lacks the title {course[key]!r}"

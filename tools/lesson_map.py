@@ -15,13 +15,14 @@ BEGIN, END = "<!-- lesson-map:begin -->", "<!-- lesson-map:end -->"
 
 
 def lesson_map() -> str:
-    rows = ["| # | notebook | title | question it answers | minutes (teach / exercises) |",
+    rows = ["| # | notebook | title · 标题 | question it answers · 本课回答的问题 | minutes (teach / exercises) |",
             "|---|---|---|---|---|"]
     for path in sorted((ROOT / "lessons").glob("*.ipynb")):
         course = json.loads(path.read_text(encoding="utf-8"))["metadata"]["course"]
         minutes = course["minutes"]
-        rows.append(f"| {path.name[:2]} | [{path.name}](lessons/{path.name}) | {course['title']} | "
-                    f"{course['question']} | {minutes['teaching']} / {minutes['exercises']} |")
+        rows.append(f"| {path.name[:2]} | [{path.name}](lessons/{path.name}) | {course['title']}<br>"
+                    f"{course['title_zh']} | {course['question']}<br>{course['question_zh']} | "
+                    f"{minutes['teaching']} / {minutes['exercises']} |")
     return "\n".join(rows)
 
 
