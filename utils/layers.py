@@ -1,14 +1,20 @@
-"""What changes from one layer to the next, measured from ONE forward pass over a small corpus.
+"""Lesson 05 (layers): what a layer costs, and what changes from one layer to the next.
 
-Run the model once with :func:`run_corpus` (hidden states and attentions of every layer), then every analysis here
-is a cheap function of that run:
+**Sizes and costs.** Model sizes from configs, parameter counts (counted and closed-form), memory, FLOPs, timing.
+Big models are built on PyTorch's ``meta`` device: every tensor has a shape but no storage, so BERT-Large
+(335 M parameters) is "built" in a fraction of a second and with no memory, and nothing is downloaded.
+
+**Per-layer measurements**, from ONE forward pass over a small corpus (:func:`run_corpus`: hidden states and
+attentions of every layer); every analysis is then a cheap function of that run:
 
 - :func:`attention_statistics` — where attention goes, per layer and head (after Clark et al., 2019);
 - :func:`contextuality` — self-similarity, anisotropy, intra-sentence similarity (after Ethayarajh, 2019);
-- :func:`sense_separation` — do the two senses of an ambiguous word drift apart with depth?
+- :func:`sense_separation` and :func:`sense_probe` — how far apart the two senses of an ambiguous word sit, and
+  whether a linear probe can read the sense;
 - :func:`probe_by_layer` — a linear probe per layer, cross-validated with grouped folds (after Tenney et al., 2019
   and Jawahar et al., 2019);
-- :func:`feature_choice` — which layer(s) to use as features: last, second-to-last, sum or concat of the last four.
+- :func:`feature_choice` — which layer(s) to use as features: last, second-to-last, sum or concat of the last four;
+  :func:`paired_test` says whether two of them differ by more than chance.
 
 Layer numbering follows ``hidden_states``: 0 is the embedding output, ``l`` the output of layer ``l``. Attention
 weights exist only for layers 1 … L.
@@ -17,15 +23,277 @@ weights exist only for layers 1 … L.
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import string
+import struct
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .data import read_lines, read_tsv
 from .errors import CourseTypeError, CourseValueError
 from .inputs import check_texts
 from .model import mean_pooling
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The size of a Transformer as its paper (or config) states it."""
+
+    name: str
+    encoder_layers: int
+    decoder_layers: int
+    hidden_size: int
+    num_attention_heads: int
+    intermediate_size: int
+    vocab_size: int
+    max_position_embeddings: int
+    source: str
+
+
+# Literature values: Vaswani et al. (2017) Table 3 "base"; Devlin et al. (2019) section 3. The original Transformer
+# translates, so it has a decoder; BERT keeps only the encoder stack. Its vocabulary was a shared BPE of about
+# 37,000 tokens (English-German) and its positions were sinusoidal (no learned table, hence 0 here).
+ARCHITECTURES: dict[str, Architecture] = {
+    "Transformer-base": Architecture("Transformer-base", 6, 6, 512, 8, 2048, 37000, 0,
+                                     "literature (Vaswani et al., 2017)"),
+    "BERT-Base": Architecture("BERT-Base", 12, 0, 768, 12, 3072, 30522, 512, "literature (Devlin et al., 2019)"),
+    "BERT-Large": Architecture("BERT-Large", 24, 0, 1024, 16, 4096, 30522, 512, "literature (Devlin et al., 2019)"),
+    "ours": Architecture("ours", 6, 0, 384, 12, 1536, 30522, 512, "model.config of all-MiniLM-L6-v2"),
+}
+BERT_NAMES = ("BERT-Base", "BERT-Large", "ours")
+BYTES_PER_VALUE = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
+
+
+def architecture_table():
+    """The four architectures as a DataFrame, one row each (no computation: what the papers/configs say)."""
+    import pandas as pd
+
+    rows = [{"model": a.name, "encoder layers": a.encoder_layers, "decoder layers": a.decoder_layers,
+             "hidden": a.hidden_size, "heads": a.num_attention_heads,
+             "head size": a.hidden_size // a.num_attention_heads, "FFN size": a.intermediate_size,
+             "source": a.source} for a in ARCHITECTURES.values()]
+    return pd.DataFrame(rows).set_index("model")
+
+
+def bert_config(name: str):
+    """A ``BertConfig`` for ``"BERT-Base"``, ``"BERT-Large"`` or ``"ours"`` (eager attention, like the course model)."""
+    from transformers import BertConfig
+
+    if not isinstance(name, str):
+        raise CourseTypeError(f"name must be a string such as 'BERT-Base', got {type(name).__name__}")
+    if name not in BERT_NAMES:
+        hint = " (it has a decoder, so it is not a BertConfig)" if name == "Transformer-base" else ""
+        raise CourseValueError(f"No BERT config called {name!r}{hint}. Choose one of {list(BERT_NAMES)}.")
+    arch = ARCHITECTURES[name]
+    config = BertConfig(vocab_size=arch.vocab_size, hidden_size=arch.hidden_size,
+                        num_hidden_layers=arch.encoder_layers, num_attention_heads=arch.num_attention_heads,
+                        intermediate_size=arch.intermediate_size, max_position_embeddings=arch.max_position_embeddings)
+    config._attn_implementation = "eager"  # same kernels as the course model; the FLOP counter sees plain matmuls
+    return config
+
+
+def _check_config(config) -> None:
+    needed = ("vocab_size", "hidden_size", "num_hidden_layers", "intermediate_size", "max_position_embeddings",
+              "type_vocab_size")
+    missing = [n for n in needed if not isinstance(getattr(config, n, None), int)]
+    if missing:
+        raise CourseTypeError(
+            f"expected a BertConfig (e.g. model.config or bert_config('BERT-Base')); {type(config).__name__} lacks "
+            f"integer {missing}"
+        )
+
+
+def meta_model(config):
+    """Build a ``BertModel`` from ``config`` on the meta device: real module tree, shapes only, no weights."""
+    import torch
+    from transformers import BertModel
+
+    _check_config(config)
+    with torch.device("meta"):
+        return BertModel(config)
+
+
+def _component(name: str) -> str:
+    parts = name.split(".")
+    if parts[0] == "encoder" and len(parts) > 2 and parts[1] == "layer":
+        return f"layer {int(parts[2]) + 1}"
+    return parts[0]
+
+
+def count_parameters(model) -> dict[str, int]:
+    """Count a model's parameters per component: ``embeddings``, ``layer 1`` … ``layer L``, ``pooler``.
+
+    Works on real and meta-device models alike (``numel`` needs shapes only). Tied weights count once.
+    """
+    if not hasattr(model, "named_parameters"):
+        raise CourseTypeError(f"count_parameters needs a torch model, got {type(model).__name__}")
+    counts: dict[str, int] = {}
+    for name, param in model.named_parameters():  # named_parameters() already skips tied duplicates
+        key = _component(name)
+        counts[key] = counts.get(key, 0) + param.numel()
+    return counts
+
+
+def layer_parameter_formula(config) -> dict[str, int]:
+    """Closed-form parameters of one encoder layer, by part, for hidden size H and FFN size I.
+
+    Q, K, V and the attention output are H×H matrices with H biases each; the feed-forward block is H→I→H with
+    biases; each of the two LayerNorms has a scale and a shift of size H.
+    """
+    _check_config(config)
+    h, i = config.hidden_size, config.intermediate_size
+    return {
+        "attention weights (Q, K, V, O)": 4 * h * h,
+        "attention biases": 4 * h,
+        "feed-forward weights": 2 * h * i,
+        "feed-forward biases": i + h,
+        "LayerNorms (2 × scale + shift)": 2 * 2 * h,
+    }
+
+
+def parameter_formula(config, *, with_pooler: bool = True) -> dict[str, int]:
+    """Closed-form parameter count per component, keyed like :func:`count_parameters`.
+
+    embeddings = (vocab + positions + token types) × H + 2H (LayerNorm); each layer = 4H² + 2HI + 9H + I;
+    pooler = H² + H.
+    """
+    _check_config(config)
+    h = config.hidden_size
+    counts = {"embeddings": (config.vocab_size + config.max_position_embeddings + config.type_vocab_size) * h + 2 * h}
+    per_layer = sum(layer_parameter_formula(config).values())
+    for layer in range(1, config.num_hidden_layers + 1):
+        counts[f"layer {layer}"] = per_layer
+    if with_pooler:
+        counts["pooler"] = h * h + h
+    return counts
+
+
+def parameter_table(models: dict):
+    """Counted vs closed-form parameters for several models: a DataFrame with one row per model.
+
+    ``models`` maps a name to a ``BertModel`` (real or meta). Columns: embeddings, one layer, all layers, pooler,
+    total (counted) and ``formula total``.
+    """
+    import pandas as pd
+
+    if not isinstance(models, dict) or not models:
+        raise CourseValueError("parameter_table needs a dict {name: model}, e.g. {'ours': model}")
+    rows = []
+    for name, model in models.items():
+        counted = count_parameters(model)
+        formula = parameter_formula(model.config, with_pooler="pooler" in counted)
+        layers = [v for k, v in counted.items() if k.startswith("layer ")]
+        rows.append({"model": name, "layers": len(layers), "embeddings": counted["embeddings"],
+                     "one layer": layers[0], "all layers": sum(layers), "pooler": counted.get("pooler", 0),
+                     "total": sum(counted.values()), "formula total": sum(formula.values())})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def weight_memory(num_parameters: int, dtype: str = "float32") -> int:
+    """Bytes needed to hold ``num_parameters`` weights stored as ``dtype`` (weights only, no activations)."""
+    if isinstance(num_parameters, bool) or not isinstance(num_parameters, int) or num_parameters < 0:
+        raise CourseValueError(f"num_parameters must be a non-negative int, got {num_parameters!r}")
+    if dtype not in BYTES_PER_VALUE:
+        raise CourseValueError(f"unknown dtype {dtype!r}; choose one of {list(BYTES_PER_VALUE)}")
+    return num_parameters * BYTES_PER_VALUE[dtype]
+
+
+_SAFETENSORS_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
+                      "BOOL": 1}
+
+
+def checkpoint_tensor_bytes(folder) -> dict[str, dict[str, int]]:
+    """Read a ``model.safetensors`` header (no weights loaded): ``{dtype: {"tensors", "values", "bytes"}}``."""
+    path = Path(folder) / "model.safetensors" if Path(folder).is_dir() else Path(folder)
+    if not path.is_file():
+        raise CourseValueError(f"no safetensors file at {path}: pass a checkpoint folder or a .safetensors file")
+    with open(path, "rb") as handle:
+        (length,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(length))
+    out: dict[str, dict[str, int]] = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        values = 1
+        for dim in info["shape"]:
+            values *= dim
+        entry = out.setdefault(info["dtype"], {"tensors": 0, "values": 0, "bytes": 0})
+        entry["tensors"] += 1
+        entry["values"] += values
+        entry["bytes"] += values * _SAFETENSORS_BYTES[info["dtype"]]
+    return out
+
+
+def flops_per_sequence(config, seq_len: int, *, with_pooler: bool = True) -> int:
+    """Closed-form matmul FLOPs of one forward pass over one sequence of ``seq_len`` tokens.
+
+    Per layer and token: projections Q, K, V, O cost 2·4H², the feed-forward block 2·2HI, and attention scores
+    QKᵀ plus the weighted sum of V cost 2·2·n·H (n = seq_len). The pooler adds 2H² once. Softmax, GELU,
+    LayerNorm and additions are left out (a few % of the total).
+    """
+    _check_config(config)
+    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
+        raise CourseValueError(f"seq_len must be a positive int, got {seq_len!r}")
+    h, i, n = config.hidden_size, config.intermediate_size, seq_len
+    per_layer = 2 * n * (4 * h * h + 2 * h * i) + 4 * n * n * h
+    return config.num_hidden_layers * per_layer + (2 * h * h if with_pooler else 0)
+
+
+def flops_per_token(config, seq_len: int = 128) -> float:
+    """Forward FLOPs per token at ``seq_len`` (pooler left out): grows linearly with layers, ~quadratically with H."""
+    return flops_per_sequence(config, seq_len, with_pooler=False) / seq_len
+
+
+def count_flops(model, seq_len: int) -> int:
+    """Measure matmul FLOPs of one forward pass with ``torch.utils.flop_counter`` (meta models cost nothing)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
+        raise CourseValueError(f"seq_len must be a positive int, got {seq_len!r}")
+    device = next(model.parameters()).device
+    input_ids = torch.ones(1, seq_len, dtype=torch.long, device=device)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(input_ids=input_ids)
+    return int(counter.get_total_flops())
+
+
+def time_forward(model, seq_lens: Sequence[int] = (16, 32, 64, 128, 256, 512), *, repeats: int = 2):
+    """Wall-clock seconds of one forward pass (batch 1) per sequence length: a DataFrame ``seq_len, seconds``.
+
+    Takes the fastest of ``repeats`` runs after one warm-up, since other programs only ever make a run slower.
+    Timings depend on the machine: lessons plot them but never compare them.
+    """
+    import pandas as pd
+    import torch
+
+    if not seq_lens or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in seq_lens):
+        raise CourseValueError(f"seq_lens must be positive ints, got {seq_lens!r}")
+    limit = model.config.max_position_embeddings
+    if max(seq_lens) > limit:
+        raise CourseValueError(f"seq_len {max(seq_lens)} is longer than the model's {limit} positions")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise CourseValueError(f"repeats must be a positive int, got {repeats!r}")
+    rows = []
+    with torch.no_grad():
+        model(input_ids=torch.ones(1, min(seq_lens), dtype=torch.long))  # warm-up: first call allocates
+        for n in seq_lens:
+            input_ids = torch.ones(1, n, dtype=torch.long)
+            best = float("inf")
+            for _ in range(repeats):
+                start = time.perf_counter()
+                model(input_ids=input_ids)
+                best = min(best, time.perf_counter() - start)
+            rows.append({"seq_len": n, "seconds": best,
+                         "GFLOP": flops_per_sequence(model.config, n, with_pooler=True) / 1e9})
+    table = pd.DataFrame(rows)
+    table["GFLOP/s"] = table["GFLOP"] / table["seconds"]
+    return table
+
 
 PUNCTUATION = frozenset(string.punctuation)
 RECIPES = ("last", "second-to-last", "sum of last four", "concat of last four")
@@ -233,8 +501,6 @@ class AttentionStats:
 
 def attention_statistics(run: CorpusRun, indices=None) -> AttentionStats:
     """Where attention goes, from ``run.attentions [layers, batch, heads, seq_len, seq_len]`` (optionally a subset)."""
-    import math
-
     import torch
 
     run = _check_run(run)
@@ -420,6 +686,29 @@ def sense_separation(run: CorpusRun, indices, words, senses):
     return pd.DataFrame(rows).set_index("layer")
 
 
+def sense_probe(run: CorpusRun, indices, words, senses, *, folds: int = 4, c: float = 0.1):
+    """Can a linear probe read the sense? One :func:`probe_by_layer` per ambiguous word (its occurrences only,
+    grouped folds), pooled into one :class:`ProbeResult` over all occurrences, layers 0 … L."""
+    import numpy as np
+    import torch
+
+    vectors = token_vectors(run, indices, words)
+    words, senses = np.asarray(list(words)), np.asarray(list(senses))
+    if senses.shape != words.shape:
+        raise CourseValueError("senses must have one label per sentence index")
+    groups = np.asarray([run.groups[i] for i in _check_indices(run, indices)])
+    correct = np.zeros((vectors.shape[0], len(words)), dtype=bool)
+    fold = np.zeros(len(words), dtype=int)
+    for word in dict.fromkeys(words.tolist()):
+        mine = words == word
+        if len(set(senses[mine].tolist())) < 2:
+            raise CourseValueError(f"the word {word!r} has only one sense in these sentences: add the other sense")
+        rows = torch.as_tensor(np.flatnonzero(mine))
+        result = probe_by_layer(vectors[:, rows], senses[mine], groups[mine], folds=folds, c=c)
+        correct[:, mine], fold[mine] = result.correct, result.fold
+    return ProbeResult(correct.mean(axis=1), correct, fold)
+
+
 # -------------------------------------------------------------------------------------------------------- probes
 @dataclass
 class ProbeResult:
@@ -429,7 +718,6 @@ class ProbeResult:
     accuracy: object
     correct: object
     fold: object
-    groups: list = field(default_factory=list)
 
     def table(self, subsets: dict | None = None):
         """DataFrame indexed by layer: overall accuracy, plus accuracy on each named boolean mask in ``subsets``."""
@@ -531,16 +819,9 @@ def probe_by_layer(features, labels, groups, *, folds: int = 4, c: float = 0.1) 
         for k in range(folds):
             test = fold == k
             correct[layer, test] = _fit_predict(x[layer, ~test], labels[~test], x[layer, test], c) == labels[test]
-    result = ProbeResult(correct.mean(axis=1), correct, fold, groups.tolist())
+    result = ProbeResult(correct.mean(axis=1), correct, fold)
     _PROBES[key] = result
     return result
-
-
-def probe_accuracy(features, labels, groups, *, folds: int = 4, c: float = 0.1) -> float:
-    """Grouped cross-validated accuracy of one probe on ``features [n, dim]`` (one feature recipe)."""
-    if not hasattr(features, "shape") or len(features.shape) != 2:
-        raise CourseValueError("features must be a matrix [n, dim]")
-    return float(probe_by_layer(features[None], labels, groups, folds=folds, c=c).accuracy[0])
 
 
 # ------------------------------------------------------------------------------------------------ which layer?
@@ -563,8 +844,8 @@ def combine_layers(features, recipe: str):
     return torch.cat(list(features[-4:]), dim=-1)
 
 
-def sentence_vectors(run: CorpusRun, indices):
-    """Mean of each sentence's token vectors over its attention mask, at every layer: ``[layers+1, n, hidden]``.
+def mean_pooling_by_layer(run: CorpusRun, indices):
+    """:func:`~utils.model.mean_pooling` of the chosen sentences at every layer: ``[layers+1, n, hidden]``.
 
     [CLS] and [SEP] are included, as in the mean pooling our checkpoint was trained with.
     """
@@ -575,11 +856,33 @@ def sentence_vectors(run: CorpusRun, indices):
     return torch.stack([mean_pooling(layer[indices], run.attention_mask[indices]) for layer in run.hidden_states])
 
 
-def retrieval_accuracy(vectors, groups, roles) -> float:
-    """Top-1 paraphrase retrieval: for each anchor (and each paraphrase), is its nearest other sentence (cosine)
-    its partner from the same group? ``vectors [n, dim]``; ``roles`` are anchor / paraphrase / decoy."""
+def retrieval_hits(vectors, groups, roles):
+    """Top-1 paraphrase retrieval, query by query: for each anchor (and each paraphrase), is its nearest other
+    sentence (cosine) its partner from the same group? ``vectors [n, dim]``; ``roles`` are anchor / paraphrase /
+    decoy. A boolean NumPy array ``[queries]``."""
     hits = nearest_sentences(vectors, groups, roles)
-    return float((hits["nearest"] == hits["partner"]).mean())
+    return (hits["nearest"] == hits["partner"]).to_numpy()
+
+
+def retrieval_accuracy(vectors, groups, roles) -> float:
+    """Share of queries whose nearest other sentence is their paraphrase partner (see :func:`retrieval_hits`)."""
+    return float(retrieval_hits(vectors, groups, roles).mean())
+
+
+def retrieval_by_layer(sentences, groups, roles):
+    """Paraphrase retrieval at every layer from ``sentences [layers+1, n, hidden]`` (e.g. from
+    :func:`mean_pooling_by_layer`): a DataFrame indexed by layer with ``correct`` (queries) and ``accuracy``;
+    ``.attrs["hits"]`` holds the per-query booleans ``[layers+1, queries]`` for :func:`paired_test`."""
+    import numpy as np
+    import pandas as pd
+
+    if not hasattr(sentences, "shape") or len(sentences.shape) != 3:
+        raise CourseValueError("sentences must be a tensor [layers+1, n, hidden], e.g. from mean_pooling_by_layer")
+    hits = np.stack([retrieval_hits(layer, groups, roles) for layer in sentences])
+    table = pd.DataFrame({"correct": hits.sum(axis=1), "accuracy": hits.mean(axis=1)},
+                         index=pd.RangeIndex(0, len(hits), name="layer"))
+    table.attrs["hits"] = hits
+    return table
 
 
 def nearest_sentences(vectors, groups, roles):
@@ -611,27 +914,62 @@ def nearest_sentences(vectors, groups, roles):
     return pd.DataFrame(rows)
 
 
+def recipe_outcomes(run: CorpusRun, corpus, *, folds: int = 4, c: float = 0.1) -> dict:
+    """Per-example outcomes of each feature recipe on the two tasks of :func:`feature_choice`.
+
+    ``{"paraphrase retrieval": {recipe: bool [48]}, "subject-number probe": {recipe: bool [96]}}``: whether each
+    retrieval query finds its partner, and whether each sentence's held-out probe prediction is right. Paired by
+    example, so two recipes can be compared with :func:`paired_test`.
+    """
+    para = corpus[corpus.task == "paraphrases"]
+    agree = corpus[corpus.task == "agreement"]
+    sentences = mean_pooling_by_layer(run, para.index.tolist())
+    seps = token_vectors(run, agree.index.tolist(), ["[SEP]"] * len(agree))
+    outcomes: dict = {"paraphrase retrieval": {}, "subject-number probe": {}}
+    for recipe in RECIPES:
+        outcomes["paraphrase retrieval"][recipe] = retrieval_hits(combine_layers(sentences, recipe), para.group,
+                                                                  para.label)
+        probe = probe_by_layer(combine_layers(seps, recipe)[None], agree.label, agree.group, folds=folds, c=c)
+        outcomes["subject-number probe"][recipe] = probe.correct[0]
+    return outcomes
+
+
 def feature_choice(run: CorpusRun, corpus, *, folds: int = 4, c: float = 0.1):
     """Compare the feature recipes on two small tasks from :func:`lesson_corpus`; a DataFrame indexed by recipe.
 
     - ``paraphrase retrieval``: mean-pooled sentence vectors, top-1 accuracy (no training involved);
     - ``subject-number probe``: the ``[SEP]`` vector, grouped cross-validated logistic regression.
+    ``.attrs["outcomes"]`` holds the per-example outcomes from :func:`recipe_outcomes`.
     """
     import pandas as pd
 
-    para = corpus[corpus.task == "paraphrases"]
-    agree = corpus[corpus.task == "agreement"]
-    sentences = sentence_vectors(run, para.index.tolist())
-    seps = token_vectors(run, agree.index.tolist(), ["[SEP]"] * len(agree))
-    rows = []
-    for recipe in RECIPES:
-        rows.append({"features": recipe,
-                     "paraphrase retrieval": retrieval_accuracy(combine_layers(sentences, recipe), para.group,
-                                                                para.label),
-                     "subject-number probe": probe_accuracy(combine_layers(seps, recipe), agree.label, agree.group,
-                                                            folds=folds, c=c),
-                     "dimensions": int(combine_layers(sentences, recipe).shape[-1])})
-    return pd.DataFrame(rows).set_index("features")
+    outcomes = recipe_outcomes(run, corpus, folds=folds, c=c)
+    hidden = run.hidden_states.shape[-1]
+    rows = [{"features": recipe, **{task: float(outcomes[task][recipe].mean()) for task in outcomes},
+             "dimensions": 4 * hidden if recipe.startswith("concat") else hidden} for recipe in RECIPES]
+    table = pd.DataFrame(rows).set_index("features")
+    table.attrs["outcomes"] = outcomes
+    return table
+
+
+def paired_test(correct_a, correct_b) -> dict:
+    """Exact McNemar test of two methods scored on the SAME examples (``correct_a``, ``correct_b``: booleans [n]).
+
+    Only the examples where they disagree count: ``a only`` (a right, b wrong) and ``b only``. If the methods were
+    equally good, each disagreement would go either way with probability 1/2, so the two-sided ``p`` is the
+    binomial probability of a split at least this uneven. Small ``p`` (say < 0.05): the difference is unlikely to
+    be luck; large ``p``: these examples cannot tell the two apart.
+    """
+    import numpy as np
+
+    a, b = (np.asarray(x) for x in (correct_a, correct_b))
+    if a.ndim != 1 or a.shape != b.shape or a.dtype != bool or b.dtype != bool or not len(a):
+        raise CourseValueError("correct_a and correct_b must be boolean arrays of the same length [n], one entry per "
+                               "example, e.g. from retrieval_hits(...) or ProbeResult.correct[layer]")
+    a_only, b_only = int((a & ~b).sum()), int((b & ~a).sum())
+    n = a_only + b_only
+    tail = sum(math.comb(n, k) for k in range(min(a_only, b_only) + 1)) / 2 ** n
+    return {"a only": a_only, "b only": b_only, "p": min(1.0, 2 * tail)}
 
 
 def reference_probe(position: str = "[SEP]") -> ProbeResult:

@@ -1,4 +1,4 @@
-"""Checkers for lesson 05 (layer depth)."""
+"""Checkers for lesson 05 (layers)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def probe_first_layer(answer) -> str:
     """First layer where the [SEP] probe reaches >= 0.9 on sentences whose attractor differs from the subject."""
     import numpy as np
 
-    from ..layer_analysis import lesson_corpus, reference_probe
+    from ..layers import lesson_corpus, reference_probe
 
     answer = expect_type(answer, int, "4")
     corpus = lesson_corpus()
@@ -110,3 +110,94 @@ def probe_first_layer(answer) -> str:
         raise Wrong("Layer 0 is the embedding output: there [SEP] looks the same for singular and plural, so the "
                     "probe is exactly at chance (0.5).")
     raise Wrong("Go down the 'attractor differs' column from layer 0 and stop at the first value ≥ 0.9.")
+
+
+_RESIDUAL_TEXTS = ("The dogs near the old tree barked at the passing bus.", "A river bank.")
+
+
+def _layer_variant(h, layer, attention_mask, *, attention_residual=True, ffn_residual=True, layer_norm=True,
+                   mask=True, gelu="none"):
+    """One BertLayer from its weights, with parts switched off: the reference the checker compares against."""
+    import torch
+
+    with torch.no_grad():
+        att, (b, n, d) = layer.attention, h.shape
+        heads = att.self.num_attention_heads
+        q, k, v = (lin(h).view(b, n, heads, -1).transpose(1, 2)
+                   for lin in (att.self.query, att.self.key, att.self.value))
+        scores = q @ k.transpose(-1, -2) / (d // heads) ** 0.5
+        if mask:
+            scores = scores + (1 - attention_mask[:, None, None, :].to(h.dtype)) * torch.finfo(h.dtype).min
+        context = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(b, n, d)
+        norm1 = att.output.LayerNorm if layer_norm else torch.nn.Identity()
+        norm2 = layer.output.LayerNorm if layer_norm else torch.nn.Identity()
+        a = norm1(att.output.dense(context) + (h if attention_residual else 0))
+        f = layer.output.dense(torch.nn.functional.gelu(layer.intermediate.dense(a), approximate=gelu))
+        return norm2(f + (a if ffn_residual else 0))
+
+
+def _residual_cases():
+    import torch
+
+    from ..model import forward, load_model
+
+    encoding, outputs = forward(list(_RESIDUAL_TEXTS))
+    layers = load_model().model.encoder.layer
+    return [(outputs.hidden_states[i], layers[i], encoding["attention_mask"]) for i in (0, 3)], torch
+
+
+@exercise("05.layer_without_residuals")
+def layer_without_residuals(answer) -> str:
+    """A function ``(h, layer, attention_mask) -> [batch, seq_len, hidden]``: one encoder layer whose two residual
+    connections are removed (both LayerNorms kept). Run on layers 0 and 3 of a padded batch of two sentences."""
+    if not callable(answer):
+        raise Wrong("Give the function itself (answer = layer_without_residuals, no brackets), not its result.")
+    cases, torch = _residual_cases()
+    close = torch.allclose
+    results = []
+    for h, layer, mask in cases:
+        try:
+            with torch.no_grad():
+                out = answer(h.clone(), layer, mask.clone())
+        except Exception as error:  # the learner's code failed: say where, calmly
+            raise Wrong(f"Your function raised {type(error).__name__}: {error}. Start from encoder_layer in the "
+                        "lesson and change only the two lines with a residual.") from None
+        if not isinstance(out, torch.Tensor) or out.shape != h.shape:
+            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise Wrong(f"Your function must return a tensor shaped like h, {tuple(h.shape)}; it returned {got}.")
+        results.append((out, h, layer, mask))
+
+    def matches(**switches) -> bool:
+        return all(close(out, _layer_variant(h, layer, mask, **switches), atol=1e-4, rtol=1e-4)
+                   for out, h, layer, mask in results)
+
+    if matches(attention_residual=False, ffn_residual=False):
+        cos_with = cos_without = 0.0
+        for out, h, layer, mask in results[1:]:                    # layer 3: how much of its input survives?
+            real = mask.bool()
+            full = _layer_variant(h, layer, mask)
+            cos_with = float(torch.nn.functional.cosine_similarity(full, h, dim=-1)[real].mean())
+            cos_without = float(torch.nn.functional.cosine_similarity(out, h, dim=-1)[real].mean())
+        return (f"Without the residuals, layer 3's output keeps a mean cosine of {cos_without:.2f} with its input "
+                f"token vectors, against {cos_with:.2f} for the real layer: the residual carries each token's own "
+                "vector through the layer, and attention plus feed-forward only add a change to it.")
+    if matches():
+        raise Wrong("That is the real layer: it equals hidden_states[i + 1]. Remove the two residuals: the "
+                    "LayerNorms get the sub-layer outputs alone, without adding h (or the attention output) back.")
+    if matches(attention_residual=False):
+        raise Wrong("You removed the residual around attention only; remove the one around the feed-forward block "
+                    "too.")
+    if matches(ffn_residual=False):
+        raise Wrong("You removed the residual around the feed-forward block only; remove the one around attention "
+                    "too.")
+    if matches(attention_residual=False, ffn_residual=False, layer_norm=False):
+        raise Wrong("You dropped the LayerNorms as well. Keep attention.output.LayerNorm and output.LayerNorm; "
+                    "remove only the additions.")
+    if matches(attention_residual=False, ffn_residual=False, mask=False):
+        raise Wrong("The padding is attended to: add (1 - attention_mask) × a large negative number to the scores "
+                    "before the softmax, as encoder_layer does.")
+    if matches(attention_residual=False, ffn_residual=False, gelu="tanh"):
+        raise Wrong("Close, but that is the tanh approximation of GELU; this model's hidden_act 'gelu' is the exact "
+                    "(erf) one: torch.nn.functional.gelu(x) with no approximate=.")
+    raise Wrong("Not the layer without residuals. Copy encoder_layer, then make the two LayerNorms take only the "
+                "sub-layer outputs: LayerNorm(dense(context)) and LayerNorm(output.dense(…)).")

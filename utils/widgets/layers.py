@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 
 from ..errors import CourseTypeError, CourseValueError
-from ..layer_analysis import AttentionStats, CorpusRun
+from ..layers import AttentionStats, CorpusRun
 from ..plots import attention_grid_html
 from . import explorer
 

@@ -1,4 +1,4 @@
-"""Plots for lesson 05 (layer depth). Each returns the matplotlib ``Axes`` (or an array of them) it drew on."""
+"""Plots for lesson 05 (layers). Each returns the matplotlib ``Axes`` (or an array of them) it drew on."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def plot_sense_separation(table, axes=None):
 
 
 def plot_probe(table, ax=None):
-    """Probe accuracy per layer from :func:`~utils.layer_analysis.compare_probes`: one colour per position, dashed
+    """Probe accuracy per layer from :func:`~utils.layers.compare_probes`: one colour per position, dashed
     for a subset (``"name · subset"`` columns), and the 0.5 chance line."""
     if not hasattr(table, "columns") or len(table.columns) == 0:
         raise CourseValueError("plot_probe needs the DataFrame from compare_probes(...)")
