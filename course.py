@@ -9,6 +9,8 @@ More:
     python3 course.py regen [NB ...]   # re-run lessons in fresh kernels and store their outputs, as CI checks them
     python3 course.py student          # build student versions (no solutions) into build/student/
     python3 course.py bench            # measure lesson times, loader time, widget latency, memory
+    python3 course.py site             # build the course as a static website into build/site/ (no execution)
+    python3 course.py hub              # a workshop on one machine: JupyterHub, one account per learner (root)
 
 Add ``--here`` to use the Python you run this with (e.g. a conda env made from environment.yml) instead of .venv.
 """
@@ -112,6 +114,8 @@ def main(argv: list[str]) -> None:
         "regen": lambda py: cmd_tool(py, "regen.py", rest),
         "student": lambda py: cmd_tool(py, "student.py", rest),
         "bench": lambda py: cmd_tool(py, "bench.py", rest),
+        "site": lambda py: cmd_tool(py, "site.py", rest),
+        "hub": lambda py: cmd_tool(py, "hub.py", rest),
     }
     if command not in commands:
         sys.exit(f"[course] unknown command {command!r}; try: {', '.join(commands)}")
