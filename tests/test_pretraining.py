@@ -1,11 +1,14 @@
 """Lesson 06 helpers: the grammar corpus, the masking recipe, the tiny BertForMaskedLM, fill-mask, plots, explorer
-and checkers. Bad input included. The tiny model is trained once per module, briefly (a few seconds)."""
+and checkers. Bad input included. The tiny model is trained once per module, briefly (a few seconds). Also the
+regression thresholds behind the lesson's readable claims, and that ``train_mlm`` is the lesson's own loop."""
 
 import io
 import math
+from pathlib import Path
 
 import ipywidgets as widgets
 import matplotlib
+import nbformat
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -14,7 +17,7 @@ import torch  # noqa: E402
 
 from utils import CourseTypeError, CourseValueError, evaluate  # noqa: E402
 from utils.data import data_path  # noqa: E402
-from utils.exercises import lesson06  # noqa: E402
+from utils.exercises import pretraining as checkers  # noqa: E402
 from utils.plots.pretraining import plot_loss_curve, plot_probe_curves  # noqa: E402
 from utils.pretraining import (  # noqa: E402
     CAPITALS,
@@ -24,7 +27,6 @@ from utils.pretraining import (  # noqa: E402
     SPECIAL_TOKENS,
     Probe,
     ProbeTracker,
-    Progress,
     accuracy_by_layer,
     apply_masking_rule,
     build_tiny_bert,
@@ -34,6 +36,7 @@ from utils.pretraining import (  # noqa: E402
     find_probe,
     frequency_baseline,
     generate_corpus,
+    grammar_probe_accuracy,
     grammar_sentences,
     learning_rate_factor,
     load_corpus,
@@ -45,7 +48,6 @@ from utils.pretraining import (  # noqa: E402
     mlm_loss,
     out_of_vocabulary,
     parameter_count,
-    probe_accuracy,
     token_frequencies,
     tokenize_corpus,
     tokenizer_from_vocab,
@@ -56,6 +58,16 @@ from utils.pretraining import (  # noqa: E402
     write_corpus,
 )
 from utils.widgets.pretraining import explorer_html, fill_mask_explorer, predictions_html  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Train as the lesson does, on one thread (it sets torch.set_num_threads(1) before its loop): tiny matrices,
+    and on a busy machine two threads waiting on each other made training over ten times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +191,7 @@ def test_out_of_vocabulary_names_unknown_and_split_words(tok):
 
 
 def test_apply_masking_rule_on_the_exercise_example():
-    tokens, ignored = lesson06.right_masking()
+    tokens, ignored = checkers.right_masking()
     assert tokens == ["[CLS]", "the", "[MASK]", "cats", "forest", "near", "the", "[MASK]", ".", "[SEP]", "[PAD]"]
     assert ignored == [0, 1, 3, 5, 8, 9, 10]
 
@@ -275,7 +287,6 @@ def test_build_tiny_bert_is_seeded_and_sized_for_the_tokenizer(tok):
 
 
 def test_train_mlm_is_deterministic_learns_and_prints_to_stdout_only(tok, corpus, capsys):
-    threads = torch.get_num_threads()
     runs = []
     for _ in range(2):
         model = build_tiny_bert(tok, seed=0)
@@ -284,7 +295,6 @@ def test_train_mlm_is_deterministic_learns_and_prints_to_stdout_only(tok, corpus
     assert runs[0] == runs[1], "same seed, same losses"
     assert err == "" and out.count("step") == 2 * 10 and "40/40" in out
     assert sum(runs[0][-5:]) / 5 < sum(runs[0][:5]) / 5
-    assert torch.get_num_threads() == threads, "the thread setting is restored"
     stream = io.StringIO()
     train_mlm(build_tiny_bert(tok), tok, corpus[0][:10], steps=2, batch_size=4, stream=stream)
     assert "2/2" in stream.getvalue()
@@ -310,7 +320,7 @@ def test_learning_rate_warms_up_holds_and_decays_to_zero():
     assert learning_rate_factor(0, 1) == 1.0, "one step still trains"
 
 
-def test_train_mlm_restores_attention_and_survives_batches_with_nothing_chosen(tok, corpus):
+def test_train_mlm_survives_batches_with_nothing_chosen_and_ends_in_eval_mode(tok, corpus):
     model = build_tiny_bert(tok, seed=0)
     # One 4-token sentence per step: with 15 % per token, about half of such batches choose nothing at first.
     losses = train_mlm(model, tok, ["the cat sleeps."] * 4, steps=12, batch_size=1, progress=False)
@@ -320,40 +330,95 @@ def test_train_mlm_restores_attention_and_survives_batches_with_nothing_chosen(t
         train_mlm(model, tok, ["\u200b"], steps=1, batch_size=1, progress=False)
 
 
-def test_lesson_claims_hold_for_another_seed(tok, corpus):
-    """Lesson 06 asserts on its seed-0 run; another CPU rounds differently, much like another seed. Seed 14 must give
-    the same story: grammar learned on held-out probes, a plateau near chance before it, capitals after grammar.
-    Seeds 0-23 all pass these claims. Seed 14 is the run whose verb agreement climbs slowest (0.6 to 0.9 over 250
-    steps): it failed the lesson's earlier claim "the climb is shorter than the plateau", as did seed 19."""
+LESSON = Path(__file__).resolve().parent.parent / "lessons" / "06_pretraining_mlm.ipynb"
+
+
+def lesson_cell(*needles: str) -> str:
+    """The source of lesson 06's one code cell that contains every needle."""
+    found = [c.source for c in nbformat.read(LESSON, as_version=4).cells
+             if c.cell_type == "code" and all(n in c.source for n in needles)]
+    assert len(found) == 1, (needles, len(found))
+    return found[0]
+
+
+def test_train_mlm_is_the_lessons_loop(tok, corpus, capsys):
+    """The lesson writes the loss and the loop in cells; train_mlm must be that loop, draw for draw."""
+    train, heldout = corpus
+    setup = lesson_cell("optimizer = torch.optim.AdamW(", "generator = torch.Generator().manual_seed(0)")
+    assert setup.count("steps, batch_size = 700, 64") == 1
+    namespace = {"torch": torch, "math": math, "train": train, "tiny_tokenizer": tok, "mask_tokens": mask_tokens,
+                 "tokenize_corpus": tokenize_corpus, "untrained": build_tiny_bert(tok, seed=0),
+                 "tiny": build_tiny_bert(tok, seed=0), "probes": [find_probe(s) for s in heldout[:8]]}
+    for source in (lesson_cell("def mlm_loss("), setup.replace("700, 64", "30, 64"), lesson_cell("loss.backward()")):
+        exec(source, namespace)  # the lesson's own cells
+    capsys.readouterr()
+    model = build_tiny_bert(tok, seed=0)
+    losses = train_mlm(model, tok, train, steps=30, batch_size=64, learning_rate=3e-3, seed=0, progress=False)
+    assert namespace["losses"] == losses
+    assert all(torch.equal(a, b) for a, b in zip(namespace["tiny"].parameters(), model.parameters()))
+    assert not namespace["tiny"].training and not model.training
+
+
+def lesson_claims(tok, corpus, seed: int) -> tuple[list[str], dict]:
+    """Train as lesson 06 does with ``seed`` and test every claim it asserts, with the margins behind its prose.
+    Returns ``(failed claims, measurements)``."""
     train, heldout = corpus
     probes = [find_probe(s) for s in heldout]
-    model = build_tiny_bert(tok, seed=14)
+    untrained, model = build_tiny_bert(tok, seed=seed), build_tiny_bert(tok, seed=seed)
     tracker = ProbeTracker(tok, probes, every=50)
-    train_mlm(model, tok, train, seed=14, progress=False, callback=tracker)
-    after = probe_accuracy(model, tok, probes)
+    losses = train_mlm(model, tok, train, seed=seed, progress=False, callback=tracker)
+    start, end = sum(losses[:10]) / 10, sum(losses[-100:]) / 100
+    before, after = grammar_probe_accuracy(untrained, tok, probes), grammar_probe_accuracy(model, tok, probes)
     grammar = [kind for kind in after if kind not in ("capital fact", "all")]
-    assert all(after[kind] >= 0.9 for kind in grammar), after
-    for kind in ["verb agreement", "do/does question"]:
-        curve = [h[kind] for h in tracker.history]
-        reached = next(i for i, a in enumerate(curve) if a >= 0.9)
-        assert sum(0.35 <= a <= 0.65 for a in curve[1:reached]) >= 2, (kind, curve)
+    _, baseline = frequency_baseline(train, heldout, tok)
+    accuracy, by_layer = masked_accuracy(model, tok, heldout), accuracy_by_layer(model, tok, heldout)
+    curves = {kind: [h[kind] for h in tracker.history] for kind in after}
     first_90 = {kind: next((h["step"] for h in tracker.history if h[kind] >= 0.9), math.inf) for kind in after}
-    assert first_90["capital fact"] > max(first_90[kind] for kind in grammar), first_90
+    plateau = {}
+    for kind in ["verb agreement", "do/does question"]:
+        reached = next((i for i, a in enumerate(curves[kind]) if a >= 0.9), len(curves[kind]))
+        plateau[kind] = sum(0.35 <= a <= 0.65 for a in curves[kind][1:reached])
+    claims = {
+        "starts at ln V": abs(start - math.log(len(tok))) < 0.3,
+        "ends well below the unigram entropy": end < unigram_entropy(train, tok) - 1.5,  # the lesson asserts - 1
+        "each grammar skill reaches 0.9 during training": all(max(curves[kind]) >= 0.9 for kind in grammar),
+        "grammar probes mostly right at the end": sum(after[kind] for kind in grammar) / len(grammar) >= 0.8,
+        "untrained under 0.5": before["all"] < 0.5,
+        "plateau near chance (2+ checkpoints)": all(n >= 2 for n in plateau.values()),
+        "capitals after grammar": first_90["capital fact"] > max(first_90[kind] for kind in grammar),
+        "beats the baseline by 30 points": accuracy - baseline > 0.30,
+        "untrained below the baseline": masked_accuracy(untrained, tok, heldout) < baseline,
+        "context arrives through the layers": by_layer[-1] > by_layer[0] + 0.2,
+        "head on hidden_states[-1] is masked_accuracy": abs(by_layer[-1] - accuracy) < 0.01,
+    }
+    measured = {"end": end, "after": after, "first_90": first_90, "plateau": plateau,
+                "accuracy - baseline": accuracy - baseline, "by_layer": by_layer}
+    return [name for name, ok in claims.items() if not ok], measured
+
+
+def test_lesson_claims_hold_for_another_seed(tok, corpus):
+    """Lesson 06 asserts on its seed-0 run; another CPU rounds differently, much like another seed. Seed 14 must give
+    the same story: loss from ln V to well below the unigram entropy, grammar learned on held-out probes after a
+    plateau near chance, capitals after grammar, far above the frequency baseline. With the lesson's loop (random
+    batches, eager attention, fused AdamW, one thread) seeds 0-23 all pass these claims (checked when the loop was
+    written). Skills can be lost again: with plain AdamW, seed 19 reached every grammar skill but ended with do/does
+    back at 0.55, so the lesson asserts that each skill was reached, not that it stayed."""
+    failed, measured = lesson_claims(tok, corpus, seed=14)
+    assert not failed, (failed, measured)
+
+
+def test_numbers_quoted_in_lesson_06(tok, corpus):
+    """Numbers the lesson's prose and summary quote: a 277-token vocabulary, about 8,000 training tokens."""
+    train, _ = corpus
+    assert len(tok) == 277
+    n_tokens = int(tokenize_corpus(train, tok)["attention_mask"].sum()) - 2 * len(train)
+    assert round(n_tokens, -3) == 8_000 and len(train) == 1_066
 
 
 @pytest.mark.parametrize("kwargs", [{"steps": 0}, {"steps": 2.5}, {"batch_size": -1}, {"steps": True}])
 def test_train_mlm_bad_arguments(tok, corpus, kwargs):
     with pytest.raises(CourseValueError):
         train_mlm(build_tiny_bert(tok), tok, corpus[0][:10], progress=False, **kwargs)
-
-
-def test_progress_bar_writes_every_tenth_step():
-    stream = io.StringIO()
-    bar = Progress(total=20, every=2, stream=stream)
-    for step in range(1, 21):
-        bar.update(step, 1.234)
-    lines = stream.getvalue().splitlines()
-    assert len(lines) == 10 and lines[-1].startswith("[" + "#" * 20 + "]") and "loss 1.23" in lines[-1]
 
 
 def test_training_lowers_the_loss_from_ln_v(trained, tok):
@@ -410,10 +475,10 @@ def test_accuracy_baseline_and_entropy(trained, tok, corpus):
     assert len(layers) == model.config.num_hidden_layers + 1 and abs(layers[-1] - accuracy) < 0.01
 
 
-def test_probe_accuracy_and_tracker(trained, tok, corpus):
+def test_grammar_probe_accuracy_and_tracker(trained, tok, corpus):
     model, _ = trained
     probes = [find_probe(s) for s in corpus[1]]
-    result = probe_accuracy(model, tok, probes)
+    result = grammar_probe_accuracy(model, tok, probes)
     assert set(result) == set(CORPUS_SIZES) | {"all"} and all(0 <= v <= 1 for v in result.values())
     tracker = ProbeTracker(tok, probes[:10], every=2)
     for step in range(1, 5):
@@ -433,9 +498,9 @@ def test_probe_accuracy_and_tracker(trained, tok, corpus):
         model.eval()
     assert modes == [False, False]
     with pytest.raises(CourseValueError):
-        probe_accuracy(model, tok, [])
+        grammar_probe_accuracy(model, tok, [])
     with pytest.raises(CourseValueError, match="exactly one"):
-        probe_accuracy(model, tok, [Probe("x", "the [MASK] [MASK].", "cat", frozenset({"cat"}))])
+        grammar_probe_accuracy(model, tok, [Probe("x", "the [MASK] [MASK].", "cat", frozenset({"cat"}))])
     with pytest.raises(CourseValueError):
         ProbeTracker(tok, probes, every=0)
 
@@ -498,11 +563,11 @@ def test_explorer_updates_and_shows_problems(trained, tok):
 
 # --- checkers ------------------------------------------------------------------------------------------------------
 
-RIGHT_TOKENS, RIGHT_IGNORED = lesson06.right_masking()
+RIGHT_TOKENS, RIGHT_IGNORED = checkers.right_masking()
 
 
 @pytest.mark.parametrize("answer, words", [
-    (["[MASK]" if i in (2, 4, 6, 7) else t for i, t in enumerate(lesson06.TOKENS)], "Not every chosen"),
+    (["[MASK]" if i in (2, 4, 6, 7) else t for i, t in enumerate(checkers.TOKENS)], "Not every chosen"),
     ([{4: "sleep", 6: "horses"}.get(i, t) for i, t in enumerate(RIGHT_TOKENS)], "swapped"),
     (["[MASK]", *RIGHT_TOKENS[1:]], "never chosen"),
     ([*RIGHT_TOKENS[:-1], "[MASK]"], "never chosen"),
@@ -544,5 +609,5 @@ def test_ignored_positions_accepts_the_solution_in_any_order():
 
 
 def test_exercise_table_shows_every_position():
-    table = lesson06.exercise_table()
-    assert list(table["token"]) == lesson06.TOKENS and table.index.name == "position"
+    table = checkers.exercise_table()
+    assert list(table["token"]) == checkers.TOKENS and table.index.name == "position"

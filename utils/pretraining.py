@@ -9,8 +9,9 @@ knowable answer (verb agreement, word order, a few facts). Pieces, in the order 
 * masking: :func:`apply_masking_rule` (the 15 % / 80-10-10 rule on given draws), :func:`mask_tokens` (draws them
   from a seeded ``torch.Generator``), :func:`masking_shares`, :func:`compare_with_collator`
 * model and training: :func:`build_tiny_bert`, :func:`mlm_loss`, :func:`learning_rate_factor`, :func:`train_mlm`
-* evaluation: :func:`fill_mask`, :func:`masked_accuracy`, :func:`frequency_baseline`, :func:`probe_accuracy`,
-  :class:`ProbeTracker`, :func:`accuracy_by_layer`, :func:`mask_attention`
+  (the lesson writes the loss and the training loop in its own cells; these are the same, for tests and exercises)
+* evaluation: :func:`fill_mask`, :func:`masked_accuracy`, :func:`frequency_baseline`,
+  :func:`grammar_probe_accuracy`, :class:`ProbeTracker`, :func:`accuracy_by_layer`, :func:`mask_attention`
 
 Regenerate the committed corpus files with ``python -m utils.pretraining`` (a test checks they match); add
 ``--retrain-vocab`` to retrain and overwrite the frozen vocabulary too.
@@ -21,16 +22,15 @@ from __future__ import annotations
 import math
 import random
 import sys
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import small_attention
 from .data import DATA_DIR, data_path, read_lines
 from .errors import CourseTypeError, CourseValueError
 from .inputs import check_text, check_texts
+from .model import forward
 
 # ---------------------------------------------------------------------------------------------------------------
 # The grammar. Everything is lower case: the tokenizer lower-cases anyway, and capitals would only add vocabulary.
@@ -404,24 +404,6 @@ def parameter_count(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-class Progress:
-    """A text progress bar printed to stdout (tqdm writes to stderr, which notebooks must stay clear of)."""
-
-    def __init__(self, total: int, every: int, stream=None, width: int = 20):
-        self.total, self.every, self.width = total, max(1, every), width
-        self.stream = stream if stream is not None else sys.stdout
-        self.start = time.perf_counter()
-
-    def update(self, step: int, loss: float) -> None:
-        if step % self.every and step != self.total:
-            return
-        filled = round(self.width * step / self.total)
-        bar = "#" * filled + "." * (self.width - filled)
-        seconds = time.perf_counter() - self.start
-        print(f"[{bar}] step {step:>{len(str(self.total))}}/{self.total}  loss {loss:.2f}  {seconds:.1f} s",
-              file=self.stream, flush=True)
-
-
 def mlm_loss(model, input_ids, attention_mask, labels):
     """The masked-language-model loss of a ``BertForMaskedLM``, computed at the chosen positions only.
 
@@ -449,20 +431,16 @@ def learning_rate_factor(step: int, steps: int) -> float:
 
 
 def train_mlm(model, tokenizer, sentences: Sequence[str], *, steps: int = 700, batch_size: int = 64,
-              learning_rate: float = 3e-3, seed: int = 0, threads: int | None = 1, progress: bool = True,
-              stream=None, callback=None) -> list[float]:
-    """Train ``model`` with masked language modelling on ``sentences``; return the loss of every step.
+              learning_rate: float = 3e-3, seed: int = 0, progress: bool = True, stream=None,
+              callback=None) -> list[float]:
+    """Lesson 06's training loop as a function: train ``model`` by masked language modelling; return every loss.
 
-    Each step takes the next ``batch_size`` sentences of a seeded shuffle, masks them with :func:`mask_tokens`,
-    computes :func:`mlm_loss` and takes one AdamW step, the rate following :func:`learning_rate_factor`.
-    ``threads=1`` makes the result independent of how many cores the machine has, and suits a shared hub: two
-    trainings at once on two cores took 3x longer each with 2 threads than with 1 (threads of tiny operations wait
-    on each other). The previous setting is restored.
-    Training uses :mod:`utils.small_attention` (the same maths as eager attention, faster for short sequences on a
-    CPU); the model's own attention implementation is restored afterwards.
-    ``callback(step, model)``, if given, runs after every step, with the model still in training mode: a callback
-    that measures switches to ``model.eval()`` and back itself, and only on the steps it measures (see
-    :class:`ProbeTracker`). Switching a model's mode visits every module, too slow to do on every step.
+    The same loop as the lesson's cells, draw for draw (a test runs both): each step takes ``batch_size`` random
+    sentences, masks them with :func:`mask_tokens`, computes :func:`mlm_loss` and takes one AdamW step, the rate
+    following :func:`learning_rate_factor`. One ``torch.Generator`` seeded with ``seed`` draws batches and masks.
+    ``progress`` prints the mean loss of the last 20 steps every ``steps // 10`` steps to ``stream`` (stdout).
+    ``callback(step, model)``, if given, runs after every step with the model in training mode (see
+    :class:`ProbeTracker`). The model is left in eval mode.
     """
     import torch
 
@@ -475,41 +453,31 @@ def train_mlm(model, tokenizer, sentences: Sequence[str], *, steps: int = 700, b
     empty = [i for i, row in enumerate(data["special_tokens_mask"]) if row.all()]
     if empty:  # nothing could ever be masked in it
         raise CourseValueError(f"sentences {empty[:5]} have no token besides [CLS]/[SEP]; remove them")
-    previous_threads, attention = torch.get_num_threads(), model.config._attn_implementation
-    if threads:
-        torch.set_num_threads(threads)
     generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01, fused=True)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: learning_rate_factor(s, steps))
-    bar = Progress(steps, every=max(1, steps // 10), stream=stream) if progress else None
-    order, cursor, losses = torch.randperm(len(data["input_ids"]), generator=generator), 0, []
-    model.set_attn_implementation(small_attention.register())
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate_factor(step, steps))
+    losses, every = [], max(1, steps // 10)
     model.train()
     try:
         for step in range(1, steps + 1):
-            if cursor + batch_size > len(order):  # a new epoch: reshuffle
-                order, cursor = torch.randperm(len(order), generator=generator), 0
-            rows = order[cursor:cursor + batch_size]
-            cursor += batch_size
-            labels = torch.full_like(data["input_ids"][rows], IGNORE_INDEX)
-            while (labels == IGNORE_INDEX).all():  # a tiny batch can end up with nothing chosen: draw again
-                inputs, labels = mask_tokens(data["input_ids"][rows], tokenizer, generator=generator,
-                                             special_tokens_mask=data["special_tokens_mask"][rows])
-            loss = mlm_loss(model, inputs, data["attention_mask"][rows], labels)
+            rows = torch.randperm(len(sentences), generator=generator)[:batch_size]
+            input_ids, labels = mask_tokens(data["input_ids"][rows], tokenizer, generator=generator)
+            while (labels == IGNORE_INDEX).all():  # only tiny batches can end up with nothing chosen: draw again
+                input_ids, labels = mask_tokens(data["input_ids"][rows], tokenizer, generator=generator)
+            loss = mlm_loss(model, input_ids, data["attention_mask"][rows], labels)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            schedule.step()
+            scheduler.step()
             losses.append(loss.item())
-            if bar is not None:
-                bar.update(step, sum(losses[-20:]) / len(losses[-20:]))
             if callback is not None:
                 callback(step, model)
+            if progress and step % every == 0:
+                recent = losses[-20:]
+                print(f"step {step:{len(str(steps))}}/{steps}  loss {sum(recent) / len(recent):.2f}",
+                      file=stream if stream is not None else sys.stdout, flush=True)
     finally:
         model.eval()
-        model.set_attn_implementation(attention)
-        torch.set_num_threads(previous_threads)
     return losses
 
 
@@ -548,27 +516,20 @@ def out_of_vocabulary(text: str, tokenizer) -> dict[str, list[str]]:
 def fill_mask(text: str, model, tokenizer, top_k: int = 5) -> list[MaskPrediction]:
     """Predict every ``[MASK]`` in ``text``: one :class:`MaskPrediction` per mask, best first.
 
-    Several masks are predicted independently, in one forward pass (as BERT was trained).
-    Raises CourseValueError when the text has no ``[MASK]``.
+    Several masks are predicted independently, in one forward pass (as BERT was trained) through the core's
+    :func:`~utils.model.forward`. Raises CourseValueError when the text has no ``[MASK]`` or is too long.
     """
-    import torch
-
     text = check_text(text)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise CourseValueError(f"top_k must be a positive int, got {top_k!r}")
-    encoding = tokenizer(text, return_tensors="pt")
-    ids = encoding["input_ids"]
-    positions = (ids[0] == tokenizer.mask_token_id).nonzero().flatten().tolist()
-    if not positions:
+    if tokenizer.mask_token not in text:
         raise CourseValueError(
             f"{text!r} has no [MASK]: write [MASK] (with the brackets, in capitals) where the missing word goes, "
             f"e.g. 'the capital of peru is [MASK].'"
         )
-    if ids.shape[1] > model.config.max_position_embeddings:
-        raise CourseValueError(f"the text needs {ids.shape[1]} tokens; this model has "
-                               f"{model.config.max_position_embeddings} positions: shorten it")
-    with torch.no_grad():
-        logits = model(**encoding).logits[0]
+    encoding, outputs = forward(text, (tokenizer, model), output_hidden_states=False, output_attentions=False)
+    positions = (encoding["input_ids"][0] == tokenizer.mask_token_id).nonzero().flatten().tolist()
+    logits = outputs.logits[0]
     probabilities = logits[positions].softmax(-1)
     top = probabilities.topk(min(top_k, probabilities.shape[-1]), dim=-1)
     return [MaskPrediction(pos, tokenizer.convert_ids_to_tokens(idx.tolist()), p.tolist())
@@ -592,9 +553,9 @@ def masked_accuracy(model, tokenizer, sentences: Sequence[str]) -> float:
     import torch
 
     input_ids, attention_mask, cols, targets = _mask_each_position(sentences, tokenizer)
-    with torch.no_grad():
-        logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
-    predicted = logits[torch.arange(len(cols)), cols].argmax(-1)
+    _, outputs = forward({"input_ids": input_ids, "attention_mask": attention_mask}, (tokenizer, model),
+                         output_hidden_states=False, output_attentions=False, batch_size=len(input_ids))
+    predicted = outputs.logits[torch.arange(len(cols)), cols].argmax(-1)
     return float((predicted == targets).float().mean())
 
 
@@ -621,22 +582,21 @@ def unigram_entropy(sentences: Sequence[str], tokenizer) -> float:
     return -sum(c / total * math.log(c / total) for c in counts.values())
 
 
-def probe_accuracy(model, tokenizer, probes: Sequence[Probe]) -> dict[str, float]:
-    """Share of probes whose top-1 prediction is one of the right answers, by kind (and ``"all"``).
+def grammar_probe_accuracy(model, tokenizer, probes: Sequence[Probe]) -> dict[str, float]:
+    """Share of probe sentences (:func:`find_probe`) whose top-1 prediction for the ``[MASK]`` is one of the right
+    answers, by kind (and ``"all"``). Nothing is trained: a targeted test, unlike lesson 05's linear probes.
 
     All probes go through the model in one batch: ``[n_probes, seq_len]``.
     """
-    import torch
-
     if not probes or not all(isinstance(p, Probe) for p in probes):
         raise CourseValueError("probes must be a non-empty list of Probe: [find_probe(s) for s in heldout]")
-    batch = tokenizer([p.text for p in probes], padding=True, return_tensors="pt")
-    rows, cols = (batch["input_ids"] == tokenizer.mask_token_id).nonzero(as_tuple=True)
-    if len(rows) != len(probes):
+    texts = [p.text for p in probes]
+    if any(text.count(tokenizer.mask_token) != 1 for text in texts):
         raise CourseValueError("each probe must hold exactly one [MASK]")
-    with torch.no_grad():
-        logits = model(**batch).logits
-    predicted = tokenizer.convert_ids_to_tokens(logits[rows, cols].argmax(-1).tolist())
+    encoding, outputs = forward(texts, (tokenizer, model), output_hidden_states=False, output_attentions=False,
+                                batch_size=len(texts))
+    rows, cols = (encoding["input_ids"] == tokenizer.mask_token_id).nonzero(as_tuple=True)
+    predicted = tokenizer.convert_ids_to_tokens(outputs.logits[rows, cols].argmax(-1).tolist())
     hits: dict[str, list[bool]] = {}
     for probe, token in zip(probes, predicted):
         hits.setdefault(probe.kind, []).append(token in probe.answers)
@@ -646,7 +606,9 @@ def probe_accuracy(model, tokenizer, probes: Sequence[Probe]) -> dict[str, float
 
 
 class ProbeTracker:
-    """A ``train_mlm`` callback: every ``every`` steps, record :func:`probe_accuracy` by kind in ``history``.
+    """A training-loop callback: every ``every`` steps, record :func:`grammar_probe_accuracy` by kind in
+    ``history``. Call it after each step as ``tracker(step, model)``; it measures in eval mode and hands the model
+    back in the mode it found it (switching visits every module: too slow to do on every step).
 
     ``history`` is a list of ``{"step": s, kind: accuracy, ...}`` dicts, ready for ``pandas.DataFrame``.
     """
@@ -662,7 +624,7 @@ class ProbeTracker:
         training = model.training
         model.eval()
         try:
-            self.history.append({"step": step, **probe_accuracy(model, self.tokenizer, self.probes)})
+            self.history.append({"step": step, **grammar_probe_accuracy(model, self.tokenizer, self.probes)})
         finally:
             model.train(training)
 
@@ -673,28 +635,27 @@ def accuracy_by_layer(model, tokenizer, sentences: Sequence[str]) -> list[float]
     import torch
 
     input_ids, attention_mask, cols, targets = _mask_each_position(sentences, tokenizer)
+    _, outputs = forward({"input_ids": input_ids, "attention_mask": attention_mask}, (tokenizer, model),
+                         output_attentions=False, batch_size=len(input_ids))
+    rows = torch.arange(len(cols))
     with torch.no_grad():
-        hidden_states = model(input_ids=input_ids, attention_mask=attention_mask,
-                              output_hidden_states=True).hidden_states
-        rows = torch.arange(len(cols))
-        return [float((model.cls(h[rows, cols]).argmax(-1) == targets).float().mean()) for h in hidden_states]
+        return [float((model.cls(h[rows, cols]).argmax(-1) == targets).float().mean()) for h in outputs.hidden_states]
 
 
 def mask_attention(model, tokenizer, text: str):
     """How much the first ``[MASK]`` of ``text`` attends to each token, per layer and head.
 
-    Returns ``(tokens, weights, outputs)``: ``weights`` is ``[layers * heads, seq_len]`` (row ``l * heads + h``),
-    ``outputs`` the model output with ``hidden_states`` and ``attentions``.
+    Returns ``(tokens, weights, outputs)``: ``weights`` is ``[layers * heads, seq_len]`` (row ``l * heads + h``,
+    both counted from 0), ``outputs`` the model output from :func:`~utils.model.forward`, with ``hidden_states``
+    and ``attentions``.
     """
     import torch
 
     text = check_text(text)
-    encoding = tokenizer(text, return_tensors="pt")
-    positions = (encoding["input_ids"][0] == tokenizer.mask_token_id).nonzero().flatten()
-    if len(positions) == 0:
+    if tokenizer.mask_token not in text:
         raise CourseValueError(f"{text!r} has no [MASK]: put [MASK] where the word to predict goes")
-    with torch.no_grad():
-        outputs = model(**encoding, output_hidden_states=True, output_attentions=True)
+    encoding, outputs = forward(text, (tokenizer, model))
+    positions = (encoding["input_ids"][0] == tokenizer.mask_token_id).nonzero().flatten()
     weights = torch.cat([a[0, :, int(positions[0]), :] for a in outputs.attentions])
     return tokenizer.convert_ids_to_tokens(encoding["input_ids"][0]), weights, outputs
 

@@ -48,7 +48,7 @@ def plot_probe_curves(history: Sequence[dict], *, ax=None):
 
     if not history or any("step" not in h for h in history):
         raise CourseValueError("history must be a non-empty list of {'step': s, kind: accuracy} dicts "
-                               "(ProbeTracker.history after train_mlm)")
+                               "(ProbeTracker.history after training)")
     table = pd.DataFrame(list(history)).drop(columns=["all"], errors="ignore")
     ax = new_axes(ax, figsize=(7.0, 3.8))
     for kind, marker in zip(table.columns.drop("step"), itertools.cycle("oXs^Dv")):  # not only colour tells kinds apart
