@@ -56,3 +56,31 @@ def test_lesson00_rejects_common_mistakes(bert, answer, words):
 
 def test_lesson00_accepts_solution(bert):
     assert evaluate("00.num_hidden_states", 7).correct
+
+
+def test_expect_tensor_accepts_tensor_array_max_result_and_numbers_when_asked():
+    import numpy as np
+    import torch
+
+    from utils.exercises import Wrong, expect_tensor, same_tensor
+
+    x = torch.tensor([[1.0, -2.0], [3.0, 0.5]], dtype=torch.float64, requires_grad=True)
+    assert expect_tensor(x, "x").dtype == torch.float32 and not expect_tensor(x, "x").requires_grad
+    assert same_tensor(expect_tensor(np.array([1, 2]), "x"), torch.tensor([1.0, 2.0]))
+    assert same_tensor(expect_tensor(x.max(dim=1), "x"), torch.tensor([1.0, 3.0]))  # (values, indices) → values
+    assert same_tensor(expect_tensor([1, 2.5], "x", numbers=True), torch.tensor([1.0, 2.5]))
+    for bad, numbers in (([1, 2], False), ([True, False], True), ("1, 2", True), (None, False)):
+        with pytest.raises(Wrong, match="wants a torch.Tensor"):
+            expect_tensor(bad, "torch.zeros(3)", numbers=numbers)
+
+
+def test_same_tensor_needs_the_same_shape_and_values_within_noise():
+    import torch
+
+    from utils.exercises import same_tensor
+
+    a = torch.ones(2, 3)
+    assert same_tensor(a, a + 1e-7)
+    assert not same_tensor(a, a + 1e-2)
+    assert not same_tensor(a, torch.ones(3, 2)) and not same_tensor(a, torch.ones(1, 2, 3))
+    assert same_tensor(a, a + 1e-3, atol=1e-2)

@@ -99,3 +99,31 @@ def expect_type(answer, kind, example: str):
         names = " or ".join(k.__name__ for k in kinds)
         raise Wrong(f"Your answer is a {type(answer).__name__}; this exercise wants a {names}, e.g. {example}.")
     return answer
+
+
+def expect_tensor(answer, example: str, *, numbers: bool = False):
+    """Accept a ``torch.Tensor`` or a NumPy array (with ``numbers=True`` also a list/tuple of numbers) and return it
+    as a detached float32 tensor; reject anything else with a message that shows a right-typed answer.
+
+    The ``(values, indices)`` pair that ``torch.max(x, dim=...)`` returns counts as its values.
+    """
+    import numpy as np
+    import torch
+
+    if isinstance(answer, tuple) and hasattr(answer, "values") and hasattr(answer, "indices"):
+        answer = answer.values
+    if numbers and isinstance(answer, (list, tuple)) and answer and \
+            all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in answer):
+        answer = torch.tensor(answer, dtype=torch.float32)
+    if isinstance(answer, np.ndarray):
+        answer = torch.as_tensor(answer)
+    if not isinstance(answer, torch.Tensor):
+        raise Wrong(f"Your answer is a {type(answer).__name__}; this exercise wants a torch.Tensor, e.g. {example}.")
+    return answer.detach().to(torch.float32)
+
+
+def same_tensor(a, b, *, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
+    """Same shape and equal within float noise (a learner's correct answer, computed another way)."""
+    import torch
+
+    return tuple(a.shape) == tuple(b.shape) and bool(torch.allclose(a, b, atol=atol, rtol=rtol))

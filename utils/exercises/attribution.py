@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import Wrong, exercise
+from . import Wrong, exercise, expect_tensor, same_tensor
 
 
 @lru_cache(maxsize=1)
@@ -28,26 +28,12 @@ def _reference():
 
 
 def _as_vector(answer, example: str):
-    import numpy as np
-    import torch
-
-    if isinstance(answer, (list, tuple)) and answer and all(isinstance(v, (int, float)) for v in answer):
-        answer = torch.tensor(answer, dtype=torch.float32)
-    if isinstance(answer, np.ndarray):
-        answer = torch.as_tensor(answer)
-    if not isinstance(answer, torch.Tensor):
-        raise Wrong(f"Your answer is a {type(answer).__name__}; this exercise wants a 1-D torch.Tensor, e.g. "
-                    f"{example}.")
-    answer = answer.detach().to(torch.float32)
-    if answer.ndim == 2 and answer.shape[0] == 1:
-        answer = answer[0]
-    return answer
+    answer = expect_tensor(answer, example, numbers=True)
+    return answer[0] if answer.ndim == 2 and answer.shape[0] == 1 else answer  # [1, n] from a batch of one
 
 
 def _same(a, b, atol=1e-4) -> bool:
-    import torch
-
-    return tuple(a.shape) == tuple(b.shape) and bool(torch.allclose(a, b, atol=atol, rtol=1e-3))
+    return same_tensor(a, b, atol=atol, rtol=1e-3)
 
 
 def rollout_cls_mistakes():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import Wrong, exercise
+from . import Wrong, exercise, expect_tensor, same_tensor
 
 LAYER_K = 4  # "the output of layer 4"
 
@@ -25,30 +25,11 @@ def _reference():
     return encoding, outputs, bert.model
 
 
-def _as_tensor(answer, example: str):
-    import numpy as np
-    import torch
-
-    if isinstance(answer, tuple) and hasattr(answer, "values") and hasattr(answer, "indices"):
-        answer = answer.values  # what torch.max(x, dim=...) returns: keep the values, the indices are not asked for
-    if isinstance(answer, np.ndarray):
-        answer = torch.as_tensor(answer)
-    if not isinstance(answer, torch.Tensor):
-        raise Wrong(f"Your answer is a {type(answer).__name__}; this exercise wants a torch.Tensor, e.g. {example}.")
-    return answer.detach().to(torch.float32)
-
-
-def _same(a, b) -> bool:
-    import torch
-
-    return tuple(a.shape) == tuple(b.shape) and bool(torch.allclose(a, b, atol=1e-5, rtol=1e-4))
-
-
 def _reject_known(answer, right, mistakes) -> None:
     """Raise the message of the first known mistake the answer equals (mistakes equal to the right answer on this
     checkpoint are skipped: they cannot be told apart)."""
     for value, message in mistakes:
-        if _same(answer, value) and not _same(value, right):
+        if same_tensor(answer, value) and not same_tensor(value, right):
             raise Wrong(message)
 
 
@@ -73,9 +54,9 @@ def layer_index(answer) -> str:
                         f"indices 0..{last}.")
         picked = answer % len(hidden_states)
     else:
-        tensor = _as_tensor(answer, "outputs.hidden_states[2]")
+        tensor = expect_tensor(answer, "outputs.hidden_states[2]")
         _shape_hint(tensor, hidden_states[0].shape, "each hidden state [batch, seq_len, hidden]")
-        matches = [i for i, h in enumerate(hidden_states) if _same(tensor, h)]
+        matches = [i for i, h in enumerate(hidden_states) if same_tensor(tensor, h)]
         if not matches:
             raise Wrong("This tensor is none of the hidden states of the demo batch; take one with "
                         "outputs.hidden_states[i].")
@@ -111,7 +92,7 @@ def max_pooling_answer(answer) -> str:
     encoding, outputs, _ = _reference()
     h, mask = outputs.last_hidden_state, encoding["attention_mask"]
     right = _masked_max(h, mask)
-    tensor = _as_tensor(answer, 'h.masked_fill(m == 0, float("-inf")).max(dim=1).values')
+    tensor = expect_tensor(answer, 'h.masked_fill(m == 0, float("-inf")).max(dim=1).values')
     if tuple(tensor.shape) == tuple(h.shape):
         raise Wrong("This is still one vector per token [batch, seq_len, hidden]: take the max over dim=1 (seq_len).")
     if tuple(tensor.shape) == (h.shape[1], h.shape[2]):
@@ -140,7 +121,7 @@ def max_pooling_answer(answer) -> str:
     mistakes += [(_masked_max(layer, mask), f"Right recipe, wrong layer: this is hidden_states[{i}]. Use "
                                             f"last_hidden_state (= hidden_states[-1]).")
                  for i, layer in enumerate(outputs.hidden_states[:-1])]
-    if _same(tensor, right):
+    if same_tensor(tensor, right):
         return ("Every dimension takes its largest value over the real tokens; padding set to -inf can never win. "
                 "(sentence-transformers calls this pooling_mode_max_tokens; our checkpoint was trained with the "
                 "mean.)")
@@ -167,7 +148,7 @@ def pooler_on_sep_answer(answer) -> str:
         return torch.tanh(x @ weight.T + bias)
 
     right = pool(sep)
-    tensor = _as_tensor(answer, "torch.tanh(h_sep @ W.T + b)")
+    tensor = expect_tensor(answer, "torch.tanh(h_sep @ W.T + b)")
     if tensor.ndim == 3:
         raise Wrong("You applied the pooler to every position [batch, seq_len, hidden]; pick one row per sentence, "
                     "its [SEP]: h[torch.arange(len(h)), mask.sum(dim=1) - 1].")
@@ -185,7 +166,7 @@ def pooler_on_sep_answer(answer) -> str:
                                           "the transpose."),
         (pool(mean_pooling(h, mask)), "You fed the mask-aware mean in; this exercise asks for the [SEP] vector."),
     ]
-    if _same(tensor, right):
+    if same_tensor(tensor, right):
         return ("The pooler is one dense layer and a tanh on ONE vector; which position you feed it is a choice. "
                 "[SEP] sits at a different position in each sentence of a padded batch (the mask tells you where).")
     _reject_known(tensor, right, mistakes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import Wrong, exercise
+from . import Wrong, exercise, expect_tensor, same_tensor
 
 LAYER = 3  # exercise 1: "the normalised mean of layer 3"
 RANKS = (1, 4, 2, 1, 12, 3, 1, 7)  # exercise 2: the relevant document's rank for eight queries
@@ -24,23 +24,6 @@ def _reference():
 
     encoding, outputs = forward(list(HELD_OUT), load_model(), output_attentions=False)
     return encoding, outputs
-
-
-def _as_tensor(answer, example: str):
-    import numpy as np
-    import torch
-
-    if isinstance(answer, np.ndarray):
-        answer = torch.as_tensor(answer)
-    if not isinstance(answer, torch.Tensor):
-        raise Wrong(f"Your answer is a {type(answer).__name__}; this exercise wants a torch.Tensor, e.g. {example}.")
-    return answer.detach().to(torch.float32)
-
-
-def _same(a, b) -> bool:
-    import torch
-
-    return tuple(a.shape) == tuple(b.shape) and bool(torch.allclose(a, b, atol=1e-5, rtol=1e-4))
 
 
 def layer_mistakes(encoding, outputs, layer: int = LAYER):
@@ -78,15 +61,15 @@ def layer_mean(answer) -> str:
     """The normalised mask-aware mean of ``hidden_states[3]`` for HELD_OUT: ``[3, 384]``."""
     encoding, outputs = _reference()
     right, mistakes = layer_mistakes(encoding, outputs)
-    tensor = _as_tensor(answer, "F.normalize(mean, dim=-1)")
+    tensor = expect_tensor(answer, "F.normalize(mean, dim=-1)")
     if tuple(tensor.shape) != tuple(right.shape):
         raise Wrong(f"Your tensor has shape {list(tensor.shape)}; one vector per held-out sentence is "
                     f"{list(right.shape)} [batch, hidden]. Pool over the seq_len dimension (dim=1).")
-    if _same(tensor, right):
+    if same_tensor(tensor, right):
         return (f"The mask-aware mean of hidden_states[{LAYER}], divided by its length: the same recipe as "
                 f"SentenceTransformer.encode, one layer earlier.")
     for value, message in mistakes:
-        if _same(tensor, value) and not _same(value, right):
+        if same_tensor(tensor, value) and not same_tensor(value, right):
             raise Wrong(message)
     raise Wrong(f"Not the normalised mean of layer {LAYER}: take outputs.hidden_states[{LAYER}], average the real "
                 f"tokens with the attention mask, then F.normalize(…, dim=-1).")
