@@ -151,7 +151,7 @@ def test_explorer_renders_both_tokenizations_fast(english, chinese):
     text = box.controls["text"]
     for value in ["今天天气真好😊", "這個問題", "GitHub 2024"]:
         text.value = value
-    assert len(box.timings) == 4 and statistics.median(box.timings) < 0.1
+    assert len(box.timings) == 4  # one redraw per change; how fast is the benchmark's job (bench/README.md)
     with pytest.raises(CourseTypeError):
         chinese_explorer("x", chinese)
 
