@@ -206,7 +206,9 @@ def test_index_collection_equals_one_forward_pass(bert, collection, indexed):
     small_encoding, states, chunked = se.index_collection(docs["text"].tolist()[:60], bert, batch_size=25)
     for name in whole:
         torch.testing.assert_close(chunked[name], whole[name], atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(states, outputs.last_hidden_state, atol=1e-5, rtol=1e-4)
+    mask = encoding["attention_mask"][..., None]  # each chunk runs cut to its longest text: padding holds zeros
+    torch.testing.assert_close(states, outputs.last_hidden_state * mask, atol=1e-5, rtol=1e-4)
+    assert small_encoding["input_ids"].equal(encoding["input_ids"])
     with pytest.raises(CourseValueError, match="batch_size"):
         se.index_collection(["a"], bert, batch_size=0)
 
@@ -407,6 +409,8 @@ def test_long_text_vectors_bad_input(bert):
         se.long_text_vectors(["text"], bert, how="chunks")
     with pytest.raises(CourseValueError, match="max_length"):
         se.long_text_vectors(["text"], bert, max_length=2)
+    with pytest.raises(CourseValueError, match="batch_size"):
+        se.long_text_vectors(["text"], bert, batch_size=0)
 
 
 def test_long_text_claims_hold(bert, collection, vectors):
@@ -461,3 +465,70 @@ def test_typo_claims_hold(bert):
     averages = {r: float(np.mean(v)) for r, v in means.items()}
     assert max(averages, key=averages.get) == "mean of pieces" and min(averages, key=averages.get) == "first piece"
     assert averages["mean of pieces"] - averages["first piece"] > 0.1
+
+
+# --- printed rankings must not hinge on a near tie (strict nbval on another CPU) -------------------------------------
+GAP = 1e-3  # cosines: far above float noise between CPUs (~1e-6), so a printed order cannot flip
+PAIR_GAP = 1e-4  # token-pair terms are ~100x smaller than a cosine (one cosine = the sum of ~100 cells)
+
+
+def _rank_range(row, rows, gap=GAP):
+    """(best, worst) rank of the best relevant document if every score moved by up to ``gap``."""
+    s = float(row[rows].max())
+    others = torch.ones(len(row), dtype=torch.bool)
+    others[rows] = False
+    return 1 + int((row[others] > s + gap).sum()), 1 + int((row[others] >= s - gap).sum())
+
+
+def _top_gaps(values, k):
+    top = torch.sort(values.flatten(), descending=True).values[:k + 1]
+    return (top[:-1] - top[1:]).tolist()  # k gaps: the order of the top k and who is k-th
+
+
+def test_printed_rankings_have_clear_gaps(bert, collection, indexed):
+    docs, queries = collection
+    (doc_encoding, doc_states, doc_v), (query_encoding, query_states, query_v) = indexed
+    relevant = queries["relevant_rows"].tolist()
+    scores = query_v["normalised mean"] @ doc_v["normalised mean"].T
+    # Section 2's printed top 5 (query 21) and its 6th: every neighbour separated.
+    q = 21
+    assert int(scores[q].argmax()) in relevant[q] and min(_top_gaps(scores[q], 5)) >= GAP
+    # Every rank the normalised mean gives (table, recall by kind, section 3's choices) holds within ±GAP.
+    for i in range(len(queries)):
+        low, high = _rank_range(scores[i], relevant[i])
+        assert low == high, f"query {i}: its rank hinges on a near tie"
+    hard = queries[queries["kind"] == "hard_negative"]
+    for i, rows, d in zip(hard.index, hard["relevant_rows"], hard["distractor_row"]):
+        assert abs(float(scores[i, rows[0]] - scores[i, d])) >= GAP  # "beats" and the trap
+    miss = next(i for i in range(len(queries)) if queries["kind"][i] == "paraphrase"
+                and float(scores[i, relevant[i]].max()) < float(scores[i].max()))
+    assert _top_gaps(scores[miss], 1)[0] >= GAP  # the wrong document that won, printed
+    # Section 3's top pairs: the order of the three largest cells and who is third.
+    index = se.SearchIndex(doc_encoding, doc_states, bert.tokenizer, docs["text"].tolist())
+    queries_index = se.SearchIndex(query_encoding, query_states, bert.tokenizer, queries["query"].tolist())
+    trap = next(i for i, rows, d in zip(hard.index, hard["relevant_rows"], hard["distractor_row"])
+                if scores[i, d] > scores[i, rows[0]])
+    for i, j in ((q, relevant[q][0]), (miss, int(scores[miss].argmax())), (trap, hard["distractor_row"][trap])):
+        pairs = se.pair_contributions(queries_index.states[i], index.states[j])
+        assert min(_top_gaps(pairs, 3)) >= PAIR_GAP, f"query {i}: its top pairs hinge on a near tie"
+
+
+def test_long_table_ranks_are_shown_robustly(bert, collection, vectors):
+    docs, _ = collection
+    long_docs, long_queries = se.load_long()
+    encoding, outputs = forward(long_queries["query"].tolist(), bert, output_attentions=False,
+                                output_hidden_states=False)
+    q = F.normalize(mean_pooling(outputs.last_hidden_state, encoding["attention_mask"]), dim=-1)
+    texts = long_docs["text"].tolist()
+    readers = [se.long_text_vectors(texts, bert, how="truncate", max_length=128),
+               se.long_text_vectors(texts, bert, how="truncate", max_length=256),
+               se.long_text_vectors(texts, bert, max_length=128)]
+
+    def shown(rank):  # the lesson prints ranks past 10 as "> 10"
+        return rank if rank <= 10 else "> 10"
+
+    for long_v in readers:
+        scores = q @ torch.cat([vectors[0]["normalised mean"], long_v]).T
+        for i, row in enumerate(long_queries["relevant_row"]):
+            low, high = _rank_range(scores[i], [len(docs) + row])
+            assert shown(low) == shown(high), f"long query {i}: its printed rank hinges on a near tie"

@@ -276,15 +276,16 @@ def load_long():
     return docs, queries
 
 
-def long_text_vectors(texts: Sequence[str], bert, *, max_length: int = 128, how: str = "windows"):
+def long_text_vectors(texts: Sequence[str], bert, *, max_length: int = 128, how: str = "windows",
+                      batch_size: int = 2):
     """One unit vector per text, whatever its length: ``[n_texts, hidden]``. ``how="truncate"`` reads each text's
     first ``max_length`` tokens only; ``how="windows"`` cuts each text into non-overlapping windows of
     ``max_length`` tokens (each with [CLS] … [SEP]), mean-pools every window and combines a text's windows weighted
-    by their real-token counts, then normalises. All windows of all texts go through the model in one batch."""
+    by their real-token counts, then normalises. The windows go through the model ``batch_size`` at a time."""
     import torch
     import torch.nn.functional as F
 
-    from .model import mean_pooling
+    from .model import forward, mean_pooling
 
     if isinstance(texts, str) or not texts or not all(isinstance(t, str) and t.strip() for t in texts):
         raise CourseTypeError("texts must be a non-empty list of non-empty strings")
@@ -298,8 +299,8 @@ def long_text_vectors(texts: Sequence[str], bert, *, max_length: int = 128, how:
                          return_tensors="pt", return_overflowing_tokens=how == "windows")
     owner = encoding["overflow_to_sample_mapping"] if how == "windows" else torch.arange(len(texts))
     inputs = {key: encoding[key] for key in ("input_ids", "token_type_ids", "attention_mask") if key in encoding}
-    with torch.no_grad():
-        hidden = model(**inputs).last_hidden_state  # [n_windows, seq_len, hidden]
+    hidden = forward(inputs, (tokenizer, model), output_hidden_states=False, output_attentions=False,
+                     batch_size=batch_size).outputs.last_hidden_state  # [n_windows, seq_len, hidden]
     means = mean_pooling(hidden, inputs["attention_mask"])  # [n_windows, hidden]
     counts = inputs["attention_mask"].sum(dim=1, keepdim=True).to(means.dtype)  # [n_windows, 1]
     sums = torch.zeros(len(texts), means.shape[1]).index_add_(0, owner, means * counts)
@@ -344,11 +345,14 @@ def candidate_vectors(outputs, attention_mask) -> dict:
     return vectors
 
 
-def index_collection(texts: Sequence[str], bert=None, *, batch_size: int = 48):
-    """Encode a collection once, in chunks so memory stays flat: ``(encoding, last_hidden_state, vectors)`` with
-    the padded ``encoding`` ``[n, seq_len]``, ``last_hidden_state [n, seq_len, hidden]`` (for the token-pair
-    decomposition) and :func:`candidate_vectors` ``{name: [n, hidden]}``; the other layers are pooled chunk by chunk
-    and then dropped."""
+def index_collection(texts: Sequence[str], bert=None, *, batch_size: int = 16):
+    """Encode a collection once, in small chunks so memory stays flat: ``(encoding, last_hidden_state, vectors)``
+    with the padded ``encoding`` ``[n, seq_len]``, ``last_hidden_state [n, seq_len, hidden]`` (for the token-pair
+    decomposition; positions past a text's end hold zeros) and :func:`candidate_vectors` ``{name: [n, hidden]}``.
+
+    Texts of similar length share a chunk, and each chunk runs cut to its own longest text, so the model never
+    reads the collection's padding; a chunk's other layers are pooled at once and dropped. With right padding
+    and the attention mask this changes no real token's state (to float precision)."""
     import torch
 
     from .model import encode, forward, load_model
@@ -357,14 +361,22 @@ def index_collection(texts: Sequence[str], bert=None, *, batch_size: int = 48):
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise CourseValueError(f"batch_size must be a positive int, got {batch_size!r}")
     encoding = encode(texts, bert[0])
-    states, parts = [], []
-    for start in range(0, len(encoding["input_ids"]), batch_size):
-        chunk = {key: value[start:start + batch_size] for key, value in encoding.items()}
-        _, outputs = forward(chunk, bert, output_attentions=False)
-        parts.append(candidate_vectors(outputs, chunk["attention_mask"]))
-        states.append(outputs.last_hidden_state)
-    vectors = {name: torch.cat([part[name] for part in parts]) for name in parts[0]}
-    return encoding, torch.cat(states), vectors
+    lengths = encoding["attention_mask"].sum(dim=1)  # [n]: real tokens per text
+    order = torch.argsort(lengths, stable=True)  # shortest first: neighbours need little padding
+    states, vectors = None, {}
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        width = int(lengths[rows].max())
+        chunk = {key: value[rows, :width] for key, value in encoding.items()}
+        _, outputs = forward(chunk, bert, output_attentions=False, batch_size=batch_size)
+        hidden = outputs.last_hidden_state  # [chunk, width, hidden]
+        if states is None:
+            states = hidden.new_zeros(*encoding["input_ids"].shape, hidden.shape[-1])
+        states[rows, :width] = hidden * chunk["attention_mask"][..., None]  # padding: zeros
+        for name, part in candidate_vectors(outputs, chunk["attention_mask"]).items():
+            vectors.setdefault(name, part.new_empty(len(order), part.shape[-1]))[rows] = part
+        del outputs, hidden
+    return encoding, states, vectors
 
 
 class SearchIndex:
