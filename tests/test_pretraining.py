@@ -24,6 +24,8 @@ from utils.pretraining import (  # noqa: E402
     CORPUS_FILES,
     CORPUS_SIZES,
     IGNORE_INDEX,
+    NOUNS,
+    PLURAL_VERBS,
     SPECIAL_TOKENS,
     Probe,
     ProbeTracker,
@@ -46,8 +48,10 @@ from utils.pretraining import (  # noqa: E402
     masked_accuracy,
     masking_shares,
     mlm_loss,
+    number_pairs,
     out_of_vocabulary,
     parameter_count,
+    patched_logits,
     token_frequencies,
     tokenize_corpus,
     tokenizer_from_vocab,
@@ -390,10 +394,35 @@ def lesson_claims(tok, corpus, seed: int) -> tuple[list[str], dict]:
         "untrained below the baseline": masked_accuracy(untrained, tok, heldout) < baseline,
         "context arrives through the layers": by_layer[-1] > by_layer[0] + 0.2,
         "head on hidden_states[-1] is masked_accuracy": abs(by_layer[-1] - accuracy) < 0.01,
+        **intervention_claims(model, tok, probes),
     }
     measured = {"end": end, "after": after, "first_90": first_90, "plateau": plateau,
                 "accuracy - baseline": accuracy - baseline, "by_layer": by_layer}
     return [name for name, ok in claims.items() if not ok], measured
+
+
+def intervention_claims(model, tok, probes) -> dict[str, bool]:
+    """Lesson 06's intervention section: copying hidden states from plural into singular twins flips the predicted
+    verb at the subject at the input and at [MASK] after the last layer (>= 36 of 40), at the other places at most 4.
+    Over seeds 0-23 (both directions) the worst values were 37 and 3. After layer 1 the runs differ (subject, [MASK],
+    a split, and for seeds 9, 12 and 23 partly other tokens), so the lesson asserts nothing there."""
+    pairs = number_pairs(probes, tok)
+    plural_verbs = torch.tensor(tok.convert_tokens_to_ids(sorted(PLURAL_VERBS)))
+    others = pairs.singular["attention_mask"].bool() & ~pairs.subject & ~pairs.mask
+    last = model.config.num_hidden_layers
+
+    def flips(i, where):
+        return int(torch.isin(patched_logits(model, pairs, i, where).argmax(-1), plural_verbs).sum())
+
+    n, nowhere = len(others), torch.zeros_like(others)
+    return {
+        "intervention: 40 pairs": n == 40,
+        "unpatched singular twins predict a singular verb": flips(0, nowhere) <= 4,
+        "input: the subject flips the verb": flips(0, pairs.subject) >= n - 4,
+        "input: the other tokens do not": flips(0, others) <= 4,
+        "last layer: [MASK] flips the verb": flips(last, pairs.mask) >= n - 4,
+        "last layer: the subject does not": flips(last, pairs.subject) <= 4,
+    }
 
 
 def test_lesson_claims_hold_for_another_seed(tok, corpus):
@@ -503,6 +532,52 @@ def test_grammar_probe_accuracy_and_tracker(trained, tok, corpus):
         grammar_probe_accuracy(model, tok, [Probe("x", "the [MASK] [MASK].", "cat", frozenset({"cat"}))])
     with pytest.raises(CourseValueError):
         ProbeTracker(tok, probes, every=0)
+
+
+def test_number_pairs_are_twins_that_differ_only_at_the_subject(tok, corpus):
+    probes = [find_probe(s) for s in corpus[1]]
+    pairs = number_pairs(probes, tok)
+    n = sum(p.kind == "verb agreement" for p in probes)
+    assert pairs.singular["input_ids"].shape == pairs.plural["input_ids"].shape and len(pairs.subject) == n == 40
+    assert (pairs.subject.sum(1) == 1).all() and (pairs.mask.sum(1) == 1).all()
+    assert not (pairs.subject & pairs.mask).any()
+    assert torch.equal(pairs.singular["input_ids"][~pairs.subject], pairs.plural["input_ids"][~pairs.subject])
+    singular = tok.convert_ids_to_tokens(pairs.singular["input_ids"][pairs.subject])
+    plural = tok.convert_ids_to_tokens(pairs.plural["input_ids"][pairs.subject])
+    assert set(zip(singular, plural)) <= set(NOUNS)
+
+
+def test_number_pairs_bad_input(tok, corpus):
+    with pytest.raises(CourseValueError, match="non-empty list of Probe"):
+        number_pairs(corpus[1][:3], tok)
+    with pytest.raises(CourseValueError, match="verb agreement"):
+        number_pairs([find_probe("anna lives in paris, the capital of france.")], tok)
+
+
+def test_patched_logits_copies_hidden_states(trained, tok, corpus):
+    model, _ = trained
+    pairs = number_pairs([find_probe(s) for s in corpus[1]], tok)
+    with torch.no_grad():
+        singular, plural = (model(**e).logits[pairs.mask] for e in (pairs.singular, pairs.plural))
+    torch.testing.assert_close(patched_logits(model, pairs, 0, torch.zeros_like(pairs.mask)), singular)
+    modules = [model.bert.embeddings, *model.bert.encoder.layer]
+    hooks = [len(m._forward_hooks) for m in modules]  # transformers adds hooks of its own (output_hidden_states)
+    torch.testing.assert_close(patched_logits(model, pairs, 0, pairs.subject), plural)  # the only difference
+    torch.testing.assert_close(patched_logits(model, pairs, 2, pairs.mask), plural)  # the head reads [MASK] alone
+    torch.testing.assert_close(patched_logits(model, pairs, 2, pairs.subject), singular)
+    assert [len(m._forward_hooks) for m in modules] == hooks, "every hook it added is removed"
+
+
+def test_patched_logits_bad_input(trained, tok, corpus):
+    model, _ = trained
+    pairs = number_pairs([find_probe(s) for s in corpus[1]], tok)
+    for i in (-1, 3, True, 1.0):
+        with pytest.raises(CourseValueError, match="from 0"):
+            patched_logits(model, pairs, i, pairs.mask)
+    with pytest.raises(CourseTypeError, match="bool tensor"):
+        patched_logits(model, pairs, 1, pairs.mask.long())
+    with pytest.raises(CourseTypeError, match="bool tensor"):
+        patched_logits(model, pairs, 1, pairs.mask[:3])
 
 
 def test_mask_attention_shapes(trained, tok):

@@ -12,6 +12,8 @@ knowable answer (verb agreement, word order, a few facts). Pieces, in the order 
   (the lesson writes the loss and the training loop in its own cells; these are the same, for tests and exercises)
 * evaluation: :func:`fill_mask`, :func:`masked_accuracy`, :func:`frequency_baseline`,
   :func:`grammar_probe_accuracy`, :class:`ProbeTracker`, :func:`accuracy_by_layer`, :func:`mask_attention`
+* an intervention: :func:`number_pairs` (singular/plural twins of the verb probes), :func:`patched_logits`
+  (copy hidden states from one twin into the other with a forward hook)
 
 Regenerate the committed corpus files with ``python -m utils.pretraining`` (a test checks they match); add
 ``--retrain-vocab`` to retrain and overwrite the frozen vocabulary too.
@@ -658,6 +660,73 @@ def mask_attention(model, tokenizer, text: str):
     positions = (encoding["input_ids"][0] == tokenizer.mask_token_id).nonzero().flatten()
     weights = torch.cat([a[0, :, int(positions[0]), :] for a in outputs.attentions])
     return tokenizer.convert_ids_to_tokens(encoding["input_ids"][0]), weights, outputs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# An intervention: copy one hidden state from a plural sentence into its singular twin
+
+
+@dataclass(frozen=True)
+class NumberPairs:
+    """Verb-agreement probes, each as a singular and a plural sentence that differ only in the subject noun.
+
+    ``singular`` and ``plural`` are encodings (``input_ids``, ``token_type_ids``, ``attention_mask``, each
+    ``[n, seq_len]``) with the same length and the ``[MASK]`` at the same place; ``subject`` and ``mask`` are
+    ``[n, seq_len]`` bools, True at each sentence's subject noun and at its ``[MASK]``.
+    """
+
+    singular: dict
+    plural: dict
+    subject: object
+    mask: object
+
+
+def number_pairs(probes: Sequence[Probe], tokenizer) -> NumberPairs:
+    """Turn the "verb agreement" probes among ``probes`` (others are skipped) into :class:`NumberPairs`: the subject
+    noun in its singular form (*the cat [MASK] …*) and in its plural form (*the cats [MASK] …*)."""
+    if not probes or not all(isinstance(p, Probe) for p in probes):
+        raise CourseValueError("probes must be a non-empty list of Probe: [find_probe(s) for s in heldout]")
+    singular_of = {pl: sg for sg, pl in NOUNS}
+    plural_of = dict(NOUNS)
+    texts = {"singular": [], "plural": []}
+    for probe in probes:
+        if probe.kind != "verb agreement":
+            continue
+        words = _words(probe.text)
+        i = next(k for k, w in enumerate(words) if w in plural_of or w in singular_of)
+        noun = singular_of.get(words[i], words[i])
+        texts["singular"].append(_join(words[:i] + [noun] + words[i + 1:]))
+        texts["plural"].append(_join(words[:i] + [plural_of[noun]] + words[i + 1:]))
+    if not texts["singular"]:
+        raise CourseValueError("no probe is of kind 'verb agreement': pass [find_probe(s) for s in heldout]")
+    singular, plural = (dict(tokenizer(texts[k], padding=True, return_tensors="pt")) for k in ("singular", "plural"))
+    same_shape = singular["input_ids"].shape == plural["input_ids"].shape
+    subject = singular["input_ids"] != plural["input_ids"] if same_shape else None
+    if not same_shape or not (subject.sum(1) == 1).all():
+        raise CourseValueError("every noun must be one token in both numbers; use the lesson's tokenizer")
+    return NumberPairs(singular, plural, subject, singular["input_ids"] == tokenizer.mask_token_id)
+
+
+def patched_logits(model, pairs: NumberPairs, i: int, where):
+    """Logits at ``[MASK]`` (``[n, vocab]``) for the singular sentences of ``pairs``, with ``hidden_states[i]``
+    (0 = embedding output, i = output of layer i) copied from the plural sentences where ``where`` (``[n, seq_len]``
+    bools) is True. The copy is made by a forward hook; the layers after ``i`` run as usual."""
+    import torch
+
+    layers = [model.bert.embeddings, *model.bert.encoder.layer]
+    if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(layers):
+        raise CourseValueError(f"i must be an int from 0 (embedding output) to {len(layers) - 1}, got {i!r}")
+    if not isinstance(where, torch.Tensor) or where.dtype != torch.bool or where.shape != pairs.mask.shape:
+        raise CourseTypeError(f"where must be a bool tensor {list(pairs.mask.shape)} like pairs.subject")
+    with torch.no_grad():
+        source = model(**pairs.plural, output_hidden_states=True).hidden_states[i]
+        handle = layers[i].register_forward_hook(lambda module, args, output: torch.where(where[..., None], source,
+                                                                                          output))
+        try:
+            logits = model(**pairs.singular).logits
+        finally:
+            handle.remove()
+    return logits[pairs.mask]
 
 
 if __name__ == "__main__":
