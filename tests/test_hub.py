@@ -148,6 +148,12 @@ def test_z2jh_values_match_the_guide():
 
 # ------------------------------------------------------------------------------------------- the real hub
 
+def culler_pids() -> set[int]:
+    import psutil
+
+    return {p.pid for p in psutil.process_iter(["cmdline"]) if hub.SERVICE_NEEDLE in " ".join(p.info["cmdline"] or [])}
+
+
 def test_two_learners_through_a_real_hub():
     problem = hub.problem()
     if problem:
@@ -157,6 +163,7 @@ def test_two_learners_through_a_real_hub():
         warnings.warn(message, stacklevel=1)
         pytest.skip(message)
     hub_load = load_tool("hub_load")
+    cullers_before = culler_pids()
     report = hub_load.run(learners=2, lesson="lessons/00_setup_check.ipynb", time_limit=420, solo=False,
                           faults=True, cull_check=True, log=lambda _: None)
     summary = {k: report.get(k) for k in ("errors", "finished", "faults", "culling", "hub_log")}
@@ -170,3 +177,4 @@ def test_two_learners_through_a_real_hub():
     assert report["culling"]["ok"], summary
     assert report["explorer_redrawn"] == 2, "moving the slider redrew the lesson's widget for every learner"
     assert report["removed_accounts"] == 2, "the test's accounts are gone"
+    assert culler_pids() <= cullers_before, "the hub's idle culler stops with the hub, also after a hub restart"

@@ -61,6 +61,7 @@ MIN_PASSWORD = 8
 KERNEL_IDLE_MIN = 60
 SERVER_IDLE_MIN = 120
 CULL_EVERY_S = 300
+SERVICE_NEEDLE = "jupyterhub_idle_culler"  # the hub's one managed service, stopped with the hub
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud or from paper without mistakes
 
@@ -449,7 +450,7 @@ def configure(c, settings_path: str) -> None:
 
     c.JupyterHub.services = [{
         "name": "idle-culler",
-        "command": [str(Path(sys.executable)), "-m", "jupyterhub_idle_culler", f"--timeout={s.server_idle_s}",
+        "command": [str(Path(sys.executable)), "-m", SERVICE_NEEDLE, f"--timeout={s.server_idle_s}",
                     f"--cull-every={s.cull_every_s}", "--concurrency=4"],
     }]
     c.JupyterHub.load_roles = [{
@@ -486,6 +487,7 @@ class Hub:
 
     def start_hub(self, timeout: float = 120) -> None:
         self._stop_stale("hub.pid", "jupyterhub")
+        self._stop_services(self._services())  # a culler orphaned by a hub that died
         config = self.state / "jupyterhub_config.py"
         config.write_text(CONFIG_TEMPLATE.format(tool=str(Path(__file__).resolve()), settings=str(self.s.save())))
         log = (self.state / "hub.log").open("ab")
@@ -497,6 +499,7 @@ class Hub:
         if self._died():
             raise RuntimeError(f"the hub exited (code {self.hub.returncode}); see {self.state / 'hub.log'}:\n"
                                + tail(self.state / "hub.log"))
+        self._remember_services()
 
     def healthy(self) -> bool:
         try:
@@ -509,8 +512,58 @@ class Hub:
         return self.hub is not None and self.hub.poll() is not None
 
     def stop_hub(self, sig=signal.SIGTERM) -> None:
+        """Stop the hub and its managed services (the idle culler); learners' servers keep running."""
+        services = self._services()
         stop(self.hub, sig)
         self.hub = None
+        self._stop_services(services)
+
+    def _services(self) -> list:
+        """The hub's managed services now running, by PID (a killed hub would leave them orphaned)."""
+        import psutil
+
+        found = []
+        pid_file = self.state / "services.pid"
+        pids = [int(p) for p in pid_file.read_text().split()] if pid_file.exists() else []
+        if self.hub is not None and self.hub.poll() is None:
+            try:
+                pids += [child.pid for child in psutil.Process(self.hub.pid).children(recursive=True)]
+            except psutil.Error:
+                pass
+        for pid in dict.fromkeys(pids):
+            try:
+                proc = psutil.Process(pid)
+                if any(SERVICE_NEEDLE in part for part in proc.cmdline()):
+                    found.append(proc)
+            except psutil.Error:
+                pass
+        return found
+
+    def _stop_services(self, services) -> None:
+        import psutil
+
+        for proc in services:
+            try:
+                proc.terminate()
+            except psutil.Error:
+                pass
+        _, alive = psutil.wait_procs(services, timeout=10)
+        for proc in alive:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+        (self.state / "services.pid").unlink(missing_ok=True)
+
+    def _remember_services(self, timeout: float = 20) -> None:
+        """Write the services' PIDs next to hub.pid, so a later stop finds them even if the hub was killed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            services = self._services()
+            if services:
+                (self.state / "services.pid").write_text(" ".join(str(p.pid) for p in services))
+                return
+            time.sleep(0.5)
 
     def stop_proxy(self) -> None:
         stop(self.proxy)
