@@ -1,4 +1,6 @@
 import os
+import platform
+import sys
 
 import numpy as np
 import pytest
@@ -90,3 +92,40 @@ def test_setup_does_not_import_seaborn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.split() == ["False", "False"], out.stderr[-2000:]
+
+
+# A kernel that frees a large tensor and then makes many medium ones: with glibc's dynamic threshold the medium
+# ones land in the heap, and freeing all but the newest leaves them resident; after setup() they are mmapped and
+# given back. The same script with and without setup(); only setup() differs.
+_FRAGMENT = """
+import re, sys
+from utils.session import return_freed_memory
+applied = return_freed_memory() if sys.argv[1] == "setup" else None
+def rss():
+    return int(re.search(r"VmRSS:\\s+(\\d+)", open("/proc/self/status").read())[1]) // 1024
+big = bytearray(16 * 2**20); del big  # freeing a 16 MiB mmapped block raises glibc's mmap threshold to 16 MiB
+before = rss()
+blocks = [bytearray(2**20) for _ in range(120)]  # 120 MiB in 1 MiB blocks, touched
+del blocks[:-1]  # keep the newest, which pins the heap's top
+print(applied, rss() - before)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="a glibc setting")
+def test_setup_gives_freed_tensors_back_to_the_system():
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    runs = {mode: subprocess.run([sys.executable, "-c", _FRAGMENT, mode], capture_output=True, text=True, timeout=60,
+                                 cwd=root) for mode in ("plain", "setup")}
+    kept = {mode: out.stdout.split() for mode, out in runs.items()}
+    assert kept["setup"][0] == "True", runs["setup"].stderr[-2000:]
+    assert int(kept["plain"][1]) > 100, kept  # without it, the freed 119 MiB stay resident
+    assert int(kept["setup"][1]) < 10, kept  # with it, they are gone
+
+
+def test_return_freed_memory_is_harmless_twice():
+    from utils.session import return_freed_memory
+
+    assert return_freed_memory() == return_freed_memory()

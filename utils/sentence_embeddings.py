@@ -277,11 +277,13 @@ def load_long():
 
 
 def long_text_vectors(texts: Sequence[str], bert, *, max_length: int = 128, how: str = "windows",
-                      batch_size: int = 2):
+                      batch_size: int = 1):
     """One unit vector per text, whatever its length: ``[n_texts, hidden]``. ``how="truncate"`` reads each text's
     first ``max_length`` tokens only; ``how="windows"`` cuts each text into non-overlapping windows of
     ``max_length`` tokens (each with [CLS] … [SEP]), mean-pools every window and combines a text's windows weighted
-    by their real-token counts, then normalises. The windows go through the model ``batch_size`` at a time."""
+    by their real-token counts, then normalises. The windows go through the model ``batch_size`` at a time: one by
+    default, since a long window's attention (``[heads, seq_len, seq_len]`` in every layer) is what a batch multiplies
+    and its cost is memory, not time."""
     import torch
     import torch.nn.functional as F
 
