@@ -40,6 +40,16 @@ def vectors(indexed):
     return indexed[0][2], indexed[1][2]
 
 
+@pytest.fixture(scope="module")
+def long_collection(bert):
+    """(long_docs, long_queries, query vectors [n_queries, hidden]) as lesson 07 section 6 builds them."""
+    long_docs, long_queries = se.load_long()
+    encoding, outputs = forward(long_queries["query"].tolist(), bert, output_attentions=False,
+                                output_hidden_states=False)
+    return long_docs, long_queries, F.normalize(mean_pooling(outputs.last_hidden_state, encoding["attention_mask"]),
+                                                dim=-1)
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
@@ -413,12 +423,9 @@ def test_long_text_vectors_bad_input(bert):
         se.long_text_vectors(["text"], bert, batch_size=0)
 
 
-def test_long_text_claims_hold(bert, collection, vectors):
+def test_long_text_claims_hold(bert, collection, vectors, long_collection):
     docs, _ = collection
-    long_docs, long_queries = se.load_long()
-    encoding, outputs = forward(long_queries["query"].tolist(), bert, output_attentions=False,
-                                output_hidden_states=False)
-    q = F.normalize(mean_pooling(outputs.last_hidden_state, encoding["attention_mask"]), dim=-1)
+    long_docs, long_queries, q = long_collection
     rows = [[len(docs) + r] for r in long_queries["relevant_row"]]
     end = torch.tensor((long_queries["where"] == "end").tolist())
     mrr = {}
@@ -513,12 +520,9 @@ def test_printed_rankings_have_clear_gaps(bert, collection, indexed):
         assert min(_top_gaps(pairs, 3)) >= PAIR_GAP, f"query {i}: its top pairs hinge on a near tie"
 
 
-def test_long_table_ranks_are_shown_robustly(bert, collection, vectors):
+def test_long_table_ranks_are_shown_robustly(bert, collection, vectors, long_collection):
     docs, _ = collection
-    long_docs, long_queries = se.load_long()
-    encoding, outputs = forward(long_queries["query"].tolist(), bert, output_attentions=False,
-                                output_hidden_states=False)
-    q = F.normalize(mean_pooling(outputs.last_hidden_state, encoding["attention_mask"]), dim=-1)
+    long_docs, long_queries, q = long_collection
     texts = long_docs["text"].tolist()
     readers = [se.long_text_vectors(texts, bert, how="truncate", max_length=128),
                se.long_text_vectors(texts, bert, how="truncate", max_length=256),
